@@ -1,0 +1,33 @@
+// The runtime-spec features document `skiff features` prints. Engines read
+// it to decide what they may ask for, so it lists only what skiff does.
+
+import { MOUNT_OPTIONS } from "./mount_options";
+import { CAPABILITIES, NAMESPACE_TYPES } from "./tables";
+import { SPEC_VERSION } from "./types";
+
+/** skiff's version; a test keeps it equal to package.json's. */
+export const SKIFF_VERSION = "0.1.0";
+
+export const HOOK_NAMES = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"] as const;
+
+/** Build the features document (features-schema.json). */
+export function featuresDocument(opts: { version?: string } = {}): object {
+  return {
+    ociVersionMin: "1.0.0",
+    ociVersionMax: SPEC_VERSION,
+    hooks: [...HOOK_NAMES],
+    mountOptions: [...MOUNT_OPTIONS],
+    linux: {
+      namespaces: [...NAMESPACE_TYPES],
+      capabilities: Object.keys(CAPABILITIES),
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
+      seccomp: { enabled: false },
+      apparmor: { enabled: false },
+      selinux: { enabled: false },
+      intelRdt: { enabled: false },
+      mountExtensions: { idmap: { enabled: false } },
+      netDevices: { enabled: false },
+    },
+    annotations: { "run.skiff.version": opts.version ?? SKIFF_VERSION },
+  };
+}

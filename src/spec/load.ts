@@ -1,0 +1,38 @@
+// Reads and validates <bundle>/config.json. On the path of every `create`,
+// so it stays light: node:fs plus the hand-written validator, no ajv.
+
+import { readFileSync } from "node:fs";
+import { describeErrno, SpecError } from "../errors";
+import type { Spec } from "./types";
+import { validateSpec } from "./validate";
+
+export interface LoadOptions {
+  /** Defaults to true: `create` and `run` need a process to start. */
+  requireProcess?: boolean;
+}
+
+/** Load bundleDir/config.json; throws SpecError naming the file as given and every issue. */
+export function loadSpec(bundleDir: string, opts: LoadOptions = {}): { spec: Spec; raw: string } {
+  const file = configPath(bundleDir);
+  let raw: string;
+  try {
+    raw = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new SpecError(file, [{ pointer: "", message: `open ${file}: ${describeErrno(e)}` }]);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (e) {
+    throw new SpecError(file, [{ pointer: "", message: `parse json: ${e instanceof Error ? e.message : String(e)}` }]);
+  }
+  const issues = validateSpec(value, { requireProcess: opts.requireProcess ?? true });
+  if (issues.length > 0) throw new SpecError(file, issues);
+  return { spec: value as Spec, raw };
+}
+
+// Keep the path as the user wrote it (no resolving), so messages match the command line.
+function configPath(bundleDir: string): string {
+  const dir = bundleDir.replace(/\/+$/, "");
+  return `${dir === "" && bundleDir.startsWith("/") ? "" : dir || "."}/config.json`;
+}
