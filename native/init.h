@@ -1,0 +1,54 @@
+/* Shared declarations of skiff-init: the decoded op, the error a handler
+ * fills in, and the little state that ops hand to later ops. */
+#ifndef SKIFF_INIT_H
+#define SKIFF_INIT_H
+
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <limits.h>
+#include "plan_ops.h"
+
+struct op {
+	uint32_t code;
+	uint16_t nints, nstrs;
+	int64_t i[PLAN_MAX_INTS];
+	char *s[PLAN_MAX_STRS];
+	uint32_t slen[PLAN_MAX_STRS];
+};
+
+struct err {
+	int errnum;
+	char msg[512];
+};
+
+/* What one op leaves for a later one. One process, one thread: a global. */
+struct init_state {
+	int sync_fd;     /* socket to skiff (TypeScript) */
+	int root_fd;     /* the container's rootfs, O_PATH */
+	int fifo_fd;     /* exec.fifo, O_PATH */
+	int last_cap;    /* /proc/sys/kernel/cap_last_cap, read at start */
+	char exec_path[PATH_MAX];
+};
+extern struct init_state g;
+
+/* fail: fill err with errno and a printf message; returns -1. */
+int fail(struct err *e, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* plan.c */
+int read_plan(int fd, struct op **ops, uint32_t *nops, struct err *e);
+char **split_list(const struct op *o, int idx); /* NUL-joined list -> argv */
+
+/* resolve.c: paths inside the rootfs, never escaping it */
+int open_in_root(const char *path, int flags, struct err *e);
+int mkdir_in_root(const char *path, int mode, struct err *e);
+int open_parent_in_root(const char *path, const char **base, struct err *e);
+
+/* sync.c */
+void sync_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int sync_wait_go(void);
+
+#define DECLARE_OP(UP, name) int op_##name(const struct op *, struct err *);
+OP_TABLE(DECLARE_OP)
+#undef DECLARE_OP
+
+#endif

@@ -1,0 +1,109 @@
+/* Process and namespace attributes: names, sysctls, limits, scheduling. */
+#include "init.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int op_hostname(const struct op *o, struct err *e)
+{
+	const char *n = HOSTNAME_NAME(o);
+	return sethostname(n, strlen(n)) < 0 ? fail(e, errno, "set hostname %s", n) : 0;
+}
+
+int op_domainname(const struct op *o, struct err *e)
+{
+	const char *n = DOMAINNAME_NAME(o);
+	return setdomainname(n, strlen(n)) < 0 ? fail(e, errno, "set domainname %s", n) : 0;
+}
+
+static int write_file(const char *path, const char *value, struct err *e, const char *what)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(e, errno, "%s: open %s", what, path);
+	ssize_t n = write(fd, value, strlen(value));
+	int saved = errno;
+	close(fd);
+	return n < 0 ? fail(e, saved, "%s: write %s", what, path) : 0;
+}
+
+int op_sysctl(const struct op *o, struct err *e)
+{
+	return write_file(SYSCTL_PATH(o), SYSCTL_VALUE(o), e, "set sysctl");
+}
+
+int op_oom_score_adj(const struct op *o, struct err *e)
+{
+	char v[32];
+	snprintf(v, sizeof v, "%lld", (long long)OOM_SCORE_ADJ_VALUE(o));
+	return write_file("/proc/self/oom_score_adj", v, e, "set oom_score_adj");
+}
+
+int op_rlimit(const struct op *o, struct err *e)
+{
+	struct rlimit rl = {(rlim_t)RLIMIT_SOFT(o), (rlim_t)RLIMIT_HARD(o)};
+	if (prlimit(0, (int)RLIMIT_RESOURCE(o), &rl, NULL) < 0)
+		return fail(e, errno, "set rlimit %lld", (long long)RLIMIT_RESOURCE(o));
+	return 0;
+}
+
+int op_personality(const struct op *o, struct err *e)
+{
+	return personality((unsigned long)PERSONALITY_PERSONA(o)) < 0 ? fail(e, errno, "set personality") : 0;
+}
+
+int op_ioprio(const struct op *o, struct err *e)
+{
+	long prio = (IOPRIO_CLASS(o) << 13) | IOPRIO_LEVEL(o);
+	return syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, prio) < 0 ? fail(e, errno, "set io priority") : 0;
+}
+
+struct sched_attr_v1 {
+	uint32_t size, policy;
+	uint64_t flags;
+	int32_t nice;
+	uint32_t priority;
+	uint64_t runtime, deadline, period;
+};
+
+int op_scheduler(const struct op *o, struct err *e)
+{
+	struct sched_attr_v1 a = {
+		.size = sizeof a,
+		.policy = (uint32_t)SCHEDULER_POLICY(o),
+		.flags = (uint64_t)SCHEDULER_FLAGS(o),
+		.nice = (int32_t)SCHEDULER_NICE(o),
+		.priority = (uint32_t)SCHEDULER_PRIORITY(o),
+		.runtime = (uint64_t)SCHEDULER_RUNTIME(o),
+		.deadline = (uint64_t)SCHEDULER_DEADLINE(o),
+		.period = (uint64_t)SCHEDULER_PERIOD(o),
+	};
+	return syscall(SYS_sched_setattr, 0, &a, 0) < 0 ? fail(e, errno, "set scheduler") : 0;
+}
+
+/* A cpu list as in cpuset: "0-2,5". Validated by skiff already. */
+int op_affinity(const struct op *o, struct err *e)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	const char *s = AFFINITY_CPUS(o);
+	while (*s) {
+		char *end;
+		long lo = strtol(s, &end, 10), hi = lo;
+		if (*end == '-')
+			hi = strtol(end + 1, &end, 10);
+		for (long c = lo; c <= hi && c < CPU_SETSIZE; c++)
+			CPU_SET((int)c, &set);
+		s = *end == ',' ? end + 1 : end;
+		if (end == s && *s)
+			break;
+	}
+	return sched_setaffinity(0, sizeof set, &set) < 0 ? fail(e, errno, "set cpu affinity %s", AFFINITY_CPUS(o)) : 0;
+}

@@ -1,0 +1,113 @@
+/* Namespaces and the handshake with skiff: join, unshare, clone, wait. */
+#include "init.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int op_setns(const struct op *o, struct err *e)
+{
+	int fd = open(SETNS_PATH(o), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(e, errno, "open namespace %s", SETNS_PATH(o));
+	int rc = setns(fd, (int)SETNS_NSTYPE(o));
+	int saved = errno;
+	close(fd);
+	return rc < 0 ? fail(e, saved, "join namespace %s", SETNS_PATH(o)) : 0;
+}
+
+int op_unshare(const struct op *o, struct err *e)
+{
+	return unshare((int)UNSHARE_FLAGS(o)) < 0 ? fail(e, errno, "unshare namespaces") : 0;
+}
+
+int op_unshare_time(const struct op *o, struct err *e)
+{
+	if (unshare(CLONE_NEWTIME) < 0)
+		return fail(e, errno, "unshare time namespace");
+	const char *offsets = UNSHARE_TIME_OFFSETS(o);
+	if (!*offsets)
+		return 0;
+	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(e, errno, "open /proc/self/timens_offsets");
+	ssize_t n = write(fd, offsets, strlen(offsets));
+	int saved = errno;
+	close(fd);
+	return n < 0 ? fail(e, saved, "write time offsets") : 0;
+}
+
+/* The parent stage stays only for a foreground `run`: it reaps, and exits
+ * with the container's status so that skiff can return it. */
+static void wait_and_exit(pid_t child, int subreaper)
+{
+	if (subreaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 1);
+	/* skiff forwards signals to the container; we must survive them. */
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGCHLD && s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_IGN);
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; fd < 3 && devnull >= 0; fd++)
+		dup2(devnull, fd); /* don't hold the caller's pipes open */
+	for (;;) {
+		int st;
+		pid_t pid = waitpid(-1, &st, 0);
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			_exit(255);
+		if (pid != child)
+			continue;
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	}
+}
+
+int op_clone(const struct op *o, struct err *e)
+{
+	long pid = syscall(SYS_clone, (unsigned long)CLONE_FLAGS(o) | SIGCHLD, NULL, NULL, NULL, 0);
+	if (pid < 0)
+		return fail(e, errno, "clone container process");
+	if (pid == 0) {
+		/* Wait until skiff has written id maps and joined the cgroup. */
+		if (sync_wait_go() < 0)
+			_exit(1);
+		return 0;
+	}
+	sync_send("pid %ld", pid);
+	close(g.sync_fd);
+	if (CLONE_WAIT(o))
+		wait_and_exit((pid_t)pid, (int)CLONE_SUBREAPER(o));
+	_exit(0);
+}
+
+int op_wait_go(const struct op *o, struct err *e)
+{
+	(void)e;
+	sync_send("point %s", WAIT_GO_POINT(o));
+	if (sync_wait_go() < 0)
+		_exit(1); /* skiff gave up on us and cleans up */
+	return 0;
+}
+
+int op_become_root(const struct op *o, struct err *e)
+{
+	(void)o;
+	if (setresgid(0, 0, 0) < 0)
+		return fail(e, errno, "setresgid to root in user namespace");
+	if (setresuid(0, 0, 0) < 0)
+		return fail(e, errno, "setresuid to root in user namespace");
+	return 0;
+}
+
+int op_setsid(const struct op *o, struct err *e)
+{
+	(void)o;
+	return setsid() < 0 ? fail(e, errno, "setsid") : 0;
+}

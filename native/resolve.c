@@ -1,0 +1,99 @@
+/* Paths inside the container's rootfs. Every lookup goes through openat2
+ * with RESOLVE_IN_ROOT, so a symlink in the rootfs (even "../../etc") can
+ * never lead out of it, and magic links in /proc are refused. */
+#include "init.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int openat2_root(const char *path, int flags)
+{
+	struct open_how how;
+	memset(&how, 0, sizeof how);
+	how.flags = (uint64_t)(flags | O_CLOEXEC);
+	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+	for (;;) {
+		long fd = syscall(SYS_openat2, g.root_fd, path, &how, sizeof how);
+		if (fd < 0 && errno == EAGAIN)
+			continue; /* a rename raced with the lookup: try again */
+		return (int)fd;
+	}
+}
+
+int open_in_root(const char *path, int flags, struct err *e)
+{
+	int fd = openat2_root(path, flags);
+	if (fd < 0)
+		return fail(e, errno, "open %s in rootfs", path);
+	return fd;
+}
+
+/* mkdir -p inside the root. Returns an O_PATH fd of the directory. */
+int mkdir_in_root(const char *path, int mode, struct err *e)
+{
+	char prefix[PATH_MAX];
+	size_t len = strlen(path);
+	if (len >= sizeof prefix)
+		return fail(e, ENAMETOOLONG, "mkdir %s", path);
+	int dir = openat2_root("/", O_PATH | O_DIRECTORY);
+	if (dir < 0)
+		return fail(e, errno, "open rootfs");
+	size_t at = 0;
+	while (at < len) {
+		while (at < len && path[at] == '/')
+			at++;
+		size_t end = at;
+		while (end < len && path[end] != '/')
+			end++;
+		if (end == at)
+			break;
+		memcpy(prefix, path, end);
+		prefix[end] = 0;
+		char name[NAME_MAX + 1];
+		size_t nlen = end - at;
+		if (nlen > NAME_MAX) {
+			close(dir);
+			return fail(e, ENAMETOOLONG, "mkdir %s", path);
+		}
+		memcpy(name, path + at, nlen);
+		name[nlen] = 0;
+		int next = openat2_root(prefix, O_PATH | O_DIRECTORY);
+		if (next < 0 && errno == ENOENT) {
+			if (mkdirat(dir, name, (mode_t)mode) < 0 && errno != EEXIST) {
+				int saved = errno;
+				close(dir);
+				return fail(e, saved, "mkdir %s", prefix);
+			}
+			next = openat2_root(prefix, O_PATH | O_DIRECTORY);
+		}
+		if (next < 0) {
+			int saved = errno;
+			close(dir);
+			return fail(e, saved, "mkdir %s", prefix);
+		}
+		close(dir);
+		dir = next;
+		at = end;
+	}
+	return dir;
+}
+
+/* The parent directory of path (created when missing) and its last name. */
+int open_parent_in_root(const char *path, const char **base, struct err *e)
+{
+	const char *slash = strrchr(path, '/');
+	char parent[PATH_MAX];
+	if (!slash || slash[1] == 0)
+		return fail(e, EINVAL, "bad path %s", path);
+	size_t plen = (size_t)(slash - path);
+	if (plen >= sizeof parent)
+		return fail(e, ENAMETOOLONG, "path %s", path);
+	memcpy(parent, path, plen);
+	parent[plen] = 0;
+	*base = slash + 1;
+	return mkdir_in_root(plen ? parent : "/", 0755, e);
+}

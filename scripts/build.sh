@@ -1,0 +1,11 @@
+#!/bin/sh
+# Builds build/skiff (one binary, bun build --compile) and build/skiff-init
+# (static C). Checks that the generated opcode header is current first.
+set -eu
+cd "$(dirname "$0")/.."
+[ -x node_modules/.bin/bun ] || npm ci --no-audit --no-fund
+BUN=node_modules/.bin/bun
+$BUN scripts/gen_header.ts --check
+make -s -C native OUT=../build/skiff-init
+$BUN build --compile --minify --outfile build/skiff src/skiff.ts >/dev/null
+echo "built build/skiff and build/skiff-init"

@@ -1,0 +1,102 @@
+// Create, join and remove a container's cgroups. skiff only ever removes
+// directories it created itself (recorded in state.json), never others.
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { SystemError, describeErrno } from "../errors";
+import type { CgroupRecord } from "./cgroup_types";
+import { parseProcCgroup, type CgroupLayout, type Hierarchy } from "./layout";
+
+/** The container's directory in one hierarchy. */
+export function cgroupDir(h: Hierarchy, cgroupsPath: string, own: Map<string, string>): string {
+  if (cgroupsPath.startsWith("/")) return join(h.mount, cgroupsPath);
+  return join(h.mount, own.get(h.key) ?? "/", cgroupsPath);
+}
+
+/** Make the directories (parents too) and note which ones are new. */
+export function createCgroups(layout: CgroupLayout, opts: { cgroupsPath: string }): CgroupRecord {
+  const own = parseProcCgroup(readFileSync("/proc/self/cgroup", "utf8"));
+  const rec: CgroupRecord = { paths: {}, created: [] };
+  try {
+    for (const h of layout.hierarchies) {
+      const dir = cgroupDir(h, opts.cgroupsPath, own);
+      rec.paths[h.name] = dir;
+      if (h.name === "freezer") rec.freezer = dir;
+      if (h.fstype === "cgroup2") rec.unified = dir;
+      for (const d of missingAncestors(dir, h.mount)) {
+        try {
+          mkdirSync(d);
+        } catch (e) {
+          throw new SystemError("create cgroup", describeErrno(e), d);
+        }
+        rec.created.push(d);
+        // A new v1 cpuset is empty and refuses tasks until it has cpus and mems.
+        if (h.options.split(",").includes("cpuset")) copyCpuset(d);
+      }
+    }
+  } catch (e) {
+    removeCgroups(rec);
+    throw e;
+  }
+  return rec;
+}
+
+function missingAncestors(dir: string, mount: string): string[] {
+  const out: string[] = [];
+  for (let d = dir; d.length > mount.length && !existsSync(d); d = join(d, "..")) out.unshift(d);
+  return out;
+}
+
+function copyCpuset(dir: string): void {
+  for (const f of ["cpuset.cpus", "cpuset.mems"]) {
+    const parent = readFileSync(join(dir, "..", f), "utf8").trim();
+    writeFileSync(join(dir, f), parent);
+  }
+}
+
+export function joinCgroups(rec: CgroupRecord, pid: number): void {
+  for (const dir of Object.values(rec.paths)) {
+    try {
+      writeFileSync(join(dir, "cgroup.procs"), String(pid));
+    } catch (e) {
+      throw new SystemError("join cgroup", describeErrno(e), dir);
+    }
+  }
+}
+
+/** Pids in the container's cgroup (read from one hierarchy that has them). */
+export function cgroupPids(rec: CgroupRecord): number[] {
+  const dir = rec.paths["pids"] ?? rec.unified ?? Object.values(rec.paths)[0];
+  if (!dir) return [];
+  try {
+    return readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Remove what createCgroups made, deepest first; waits briefly for exiting tasks. */
+export function removeCgroups(rec: CgroupRecord): void {
+  const errors: string[] = [];
+  const leaves = new Set(Object.values(rec.paths));
+  for (const dir of [...rec.created].sort((a, b) => b.length - a.length)) {
+    // A parent we made may hold another container's cgroup by now: keep it.
+    const retries = leaves.has(dir) ? 50 : 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        rmdirSync(dir);
+        break;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") break;
+        if (!leaves.has(dir) && (code === "EBUSY" || code === "ENOTEMPTY")) break;
+        if (code === "EBUSY" && attempt < retries) {
+          Bun.sleepSync(10); // the last tasks are still exiting
+          continue;
+        }
+        errors.push(`${dir}: ${describeErrno(e)}`);
+        break;
+      }
+    }
+  }
+  if (errors.length) throw new SystemError("remove cgroup", errors.join("; "));
+}

@@ -1,0 +1,11 @@
+import type { Command } from "./main";
+import { featuresDocument } from "../spec/features";
+
+export const command: Command = {
+  flags: {},
+  usage: "",
+  run() {
+    process.stdout.write(JSON.stringify(featuresDocument(), null, 4) + "\n");
+    return 0;
+  },
+};

@@ -1,0 +1,13 @@
+import type { Command } from "./main";
+import { requireId } from "./main";
+import { deriveStatus, ociState, readState } from "../container/state";
+
+export const command: Command = {
+  flags: {},
+  usage: "<container-id>",
+  run(p, g) {
+    const { state, paths } = readState(g.root, requireId(p, "skiff state <container-id>"));
+    process.stdout.write(JSON.stringify(ociState(state, deriveStatus(state, paths)), null, 2) + "\n");
+    return 0;
+  },
+};

@@ -1,0 +1,113 @@
+// skiff's entry point: global flags, then one command. Each command lives in
+// its own module, imported only when used, so `state` and `kill` stay fast.
+import { SkiffError, UsageError } from "../errors";
+import { parseArgs, helpText, type FlagDefs, type Parsed } from "./args";
+import { configureLog, logError } from "./log";
+import { DEFAULT_ROOT } from "../container/paths";
+
+export interface Globals {
+  root: string;
+  systemdCgroup: boolean;
+  rootless: boolean;
+}
+
+export interface Command {
+  flags: FlagDefs;
+  usage: string;
+  run(p: Parsed, g: Globals): Promise<number> | number;
+}
+
+const GLOBAL_FLAGS: FlagDefs = {
+  root: { kind: "string", help: `root directory for storage of container state (default: "${DEFAULT_ROOT}")` },
+  log: { kind: "string", help: "set the log file to write skiff logs to (default is stderr only)" },
+  "log-format": { kind: "string", help: "set the log format ('text' (default), or 'json')" },
+  debug: { kind: "bool", help: "enable debug logging" },
+  "systemd-cgroup": { kind: "bool", help: "enable systemd cgroup support (not available yet: fails)" },
+  rootless: { kind: "string", help: "ignore cgroup permission errors ('true', 'false', or 'auto')" },
+  criu: { kind: "string", help: "path to the criu binary (checkpoint/restore is not available)" },
+  version: { kind: "bool", short: "v", help: "print the version" },
+  help: { kind: "bool", short: "h", help: "show help" },
+};
+
+const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+  create: () => import("./cmd_create"),
+  start: () => import("./cmd_start"),
+  run: () => import("./cmd_run"),
+  state: () => import("./cmd_state"),
+  kill: () => import("./cmd_kill"),
+  delete: () => import("./cmd_delete"),
+  list: () => import("./cmd_list"),
+  spec: () => import("./cmd_spec"),
+  features: () => import("./cmd_features"),
+  plan: () => import("./cmd_plan"),
+};
+
+const SUMMARY = `skiff: an OCI container runtime (runtime-spec 1.3) with runc's command line
+
+usage: skiff [global options] command [command options] [arguments...]
+
+commands:
+   create    create a container
+   start     execute the user-defined process in a created container
+   run       create and run a container
+   state     output the state of a container
+   kill      send a signal to the container's init process
+   delete    delete any resources held by the container
+   list      list containers started by skiff with the given root
+   spec      create a new specification file
+   features  show the enabled features
+   plan      print what create would do, one op per line, without doing it
+
+global options:
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  let command = "";
+  try {
+    const global = parseArgs(argv, GLOBAL_FLAGS, { stopAtFirstArg: true });
+    const f = global.flags;
+    const format = (f["log-format"] as string | undefined) ?? "text";
+    if (format !== "text" && format !== "json") throw new UsageError(`invalid log format ${JSON.stringify(format)} (from --log-format): use text or json`);
+    configureLog({ file: f.log as string | undefined, format, debug: Boolean(f.debug) });
+    if (f.version) {
+      const { SKIFF_VERSION } = await import("../spec/features");
+      const { SPEC_VERSION } = await import("../spec/types");
+      process.stdout.write(`skiff version ${SKIFF_VERSION}\nspec: ${SPEC_VERSION}\nbun: ${Bun.version}\n`);
+      return 0;
+    }
+    [command = ""] = global.args;
+    if (f.help || !command || command === "help") {
+      process.stdout.write(SUMMARY + helpText(GLOBAL_FLAGS) + "\n");
+      return command || f.help ? 0 : 1;
+    }
+    if (f["systemd-cgroup"]) throw new UsageError("systemd cgroup driver is not supported yet (from --systemd-cgroup): use the cgroupfs driver");
+    const load = COMMANDS[command];
+    if (!load) throw new UsageError(`no such command: ${command}`);
+    const { command: cmd } = await load();
+    const rest = global.args.slice(1);
+    if (rest.includes("--help") || rest.includes("-h")) {
+      process.stdout.write(`usage: skiff ${command} ${cmd.usage}\n\noptions:\n${helpText(cmd.flags)}\n`);
+      return 0;
+    }
+    const parsed = parseArgs(rest, cmd.flags);
+    const globals: Globals = {
+      root: (f.root as string | undefined) ?? DEFAULT_ROOT,
+      systemdCgroup: Boolean(f["systemd-cgroup"]),
+      rootless: f.rootless === "true",
+    };
+    return await cmd.run(parsed, globals);
+  } catch (e) {
+    if (e instanceof SkiffError) {
+      logError(e.message);
+      return 1;
+    }
+    logError(`${command || "skiff"}: internal error: ${(e as Error).stack ?? e}`);
+    return 1;
+  }
+}
+
+/** One container id as the only argument, as most commands take. */
+export function requireId(p: Parsed, usage: string): string {
+  if (p.args.length !== 1) throw new UsageError(`expected 1 argument (container id), got ${p.args.length}: usage: ${usage}`);
+  return p.args[0]!;
+}

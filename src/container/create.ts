@@ -1,0 +1,227 @@
+// `skiff create`: from a bundle to a process waiting on exec.fifo.
+// Every failure removes all it made: the process, cgroups, state directory.
+import { mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { HelperError, SkiffError, StateError, SpecError, describeErrno } from "../errors";
+import { loadSpec } from "../spec/load";
+import type { Spec } from "../spec/types";
+import { SPEC_VERSION } from "../spec/types";
+import { compilePlan } from "../plan/compile";
+import { encodePlan } from "../plan/encode";
+import type { Op } from "../plan/ops";
+import { detectLayout } from "../cgroups/layout";
+import { createCgroups, joinCgroups, removeCgroups } from "../cgroups/manage";
+import type { CgroupRecord } from "../cgroups/cgroup_types";
+import { InitChannel } from "../helper/init_channel";
+import { runHooks, type HookState } from "../hooks/run_hooks";
+import { LOCK_EX, flock, mkfifo } from "../util/libc";
+import { checkId, containerPaths, type ContainerPaths } from "./paths";
+import { gatherHostFacts } from "./host_facts";
+import { processStartTime, writeState, type ContainerState } from "./state";
+import { checkSupported } from "./supported";
+
+export interface CreateOptions {
+  root: string;
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  preserveFds?: number;
+  /** `run` in the foreground: skiff-init stays as parent and reports the exit status */
+  foreground?: boolean;
+  subreaper?: boolean;
+}
+
+export interface Created {
+  state: ContainerState;
+  paths: ContainerPaths;
+  init: InitChannel;
+}
+
+export function createContainer(opts: CreateOptions): Created {
+  const idProblem = checkId(opts.id);
+  if (idProblem) throw new StateError(idProblem);
+  const bundle = resolve(opts.bundle);
+  const { spec } = loadSpec(bundle);
+  checkSupported(spec, { consoleSocket: opts.consoleSocket });
+  const rootfs = resolveRootfs(spec, bundle);
+
+  mkdirSync(opts.root, { recursive: true, mode: 0o700 });
+  const paths = containerPaths(opts.root, opts.id);
+  try {
+    mkdirSync(paths.dir, { mode: 0o711 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new StateError(`container with id exists: ${opts.id}`);
+    throw e;
+  }
+  const undo = new Undo();
+  undo.push(() => rmSync(paths.dir, { recursive: true, force: true }));
+  try {
+    const lockFd = openSync(paths.lock, "w", 0o600);
+    flock(lockFd, LOCK_EX);
+    mkfifo(paths.fifo, 0o622);
+    return createLocked({ spec, bundle, rootfs, paths, opts, undo });
+  } catch (e) {
+    undo.run();
+    throw e;
+  }
+}
+
+function createLocked(c: {
+  spec: Spec;
+  bundle: string;
+  rootfs: string;
+  paths: ContainerPaths;
+  opts: CreateOptions;
+  undo: Undo;
+}): Created {
+  const { spec, opts, undo } = c;
+  const linux = spec.linux ?? {};
+  const namespaces = linux.namespaces ?? [];
+  const layout = detectLayout();
+  const cgroup: CgroupRecord = createCgroups(layout, { cgroupsPath: linux.cgroupsPath || opts.id });
+  undo.push(() => removeCgroups(cgroup));
+
+  const host = gatherHostFacts(layout, { cgroup, cgroupNs: namespaces.some((n) => n.type === "cgroup" && !n.path) });
+  const hookState: HookState = { ociVersion: spec.ociVersion, id: opts.id, status: "created", bundle: c.bundle, annotations: spec.annotations };
+  const ops = compilePlan(spec, {
+    rootfs: c.rootfs,
+    bundle: c.bundle,
+    fifo: c.paths.fifo,
+    noPivot: opts.noPivot,
+    preserveFds: opts.preserveFds,
+    foreground: opts.foreground,
+    subreaper: opts.subreaper,
+    host,
+  });
+  const init = InitChannel.start(encodePlan(ops), { preserveFds: opts.preserveFds ?? 0 });
+  undo.push(() => init.close());
+  let pid = 0;
+  undo.push(() => killAndWait(pid));
+
+  for (;;) {
+    const msg = init.next();
+    if (msg.kind === "eof") throw new HelperError("create container: skiff-init exited without a reason");
+    if (msg.kind === "error") throw helperError(msg, ops);
+    if (msg.kind === "pid") {
+      pid = msg.pid;
+      hookState.pid = pid;
+      writeIdMaps(pid, spec);
+      joinCgroups(cgroup, pid);
+      init.go();
+      continue;
+    }
+    if (msg.name === "createRuntime") {
+      const creating = { ...hookState, status: "creating" };
+      runHooks("prestart", spec.hooks?.prestart, creating);
+      runHooks("createRuntime", spec.hooks?.createRuntime, creating);
+      runHooks("createContainer", spec.hooks?.createContainer, creating);
+      init.go();
+      continue;
+    }
+    if (msg.name === "ready") break;
+  }
+
+  const startTime = processStartTime(pid);
+  if (!startTime) throw new HelperError("create container: the container process exited before it was ready");
+  const state: ContainerState = {
+    ociVersion: SPEC_VERSION,
+    id: opts.id,
+    pid,
+    pidStartTime: startTime,
+    bundle: c.bundle,
+    rootfs: c.rootfs,
+    created: new Date().toISOString(),
+    owner: "",
+    annotations: spec.annotations,
+    cgroup,
+    ownPidNs: namespaces.some((n) => n.type === "pid" && !n.path),
+    config: spec,
+  };
+  writeState(c.paths, state);
+  if (opts.pidFile) writePidFile(opts.pidFile, pid);
+  init.go();
+  init.close();
+  return { state, paths: c.paths, init };
+}
+
+function resolveRootfs(spec: Spec, bundle: string): string {
+  const path = spec.root?.path;
+  if (!path) throw new SpecError("config.json", [{ pointer: "/root/path", message: "root.path is required" }]);
+  const rootfs = isAbsolute(path) ? path : join(bundle, path);
+  let st;
+  try {
+    st = statSync(rootfs);
+  } catch (e) {
+    throw new SpecError("config.json", [{ pointer: "/root/path", message: `stat ${rootfs}: ${describeErrno(e)}` }]);
+  }
+  if (!st.isDirectory()) throw new SpecError("config.json", [{ pointer: "/root/path", message: `${rootfs} is not a directory` }]);
+  return rootfs;
+}
+
+function helperError(msg: { index: number; message: string; cause: string }, ops: readonly Op[]): HelperError {
+  const origin = ops[msg.index]?.origin;
+  return new HelperError(`${msg.message}${origin ? ` (from ${origin})` : ""}${msg.cause ? `: ${msg.cause}` : ""}`);
+}
+
+function writeIdMaps(pid: number, spec: Spec): void {
+  const linux = spec.linux ?? {};
+  const user = linux.namespaces?.find((n) => n.type === "user");
+  if (!user || user.path) return;
+  const lines = (maps: { containerID: number; hostID: number; size: number }[] | undefined) =>
+    (maps ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
+  for (const [file, maps, pointer] of [
+    ["uid_map", linux.uidMappings, "/linux/uidMappings"],
+    ["gid_map", linux.gidMappings, "/linux/gidMappings"],
+  ] as const) {
+    const text = lines(maps);
+    if (!text) continue;
+    try {
+      writeFileSync(`/proc/${pid}/${file}`, text);
+    } catch (e) {
+      throw new SkiffError(`write ${file} (from ${pointer}): ${describeErrno(e)}`);
+    }
+  }
+}
+
+function writePidFile(path: string, pid: number): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, String(pid));
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new SkiffError(`write pid file ${path} (from --pid-file): ${describeErrno(e)}`);
+  }
+}
+
+/** SIGKILL a process we started and wait until it is gone. */
+export function killAndWait(pid: number): void {
+  if (pid <= 0) return;
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 500 && processStartTime(pid) !== undefined; i++) Bun.sleepSync(2);
+}
+
+/** Clean-up steps, run last-in first-out; each runs even if one fails. */
+class Undo {
+  private steps: (() => void)[] = [];
+  push(step: () => void): void {
+    this.steps.push(step);
+  }
+  run(): void {
+    for (const step of this.steps.reverse()) {
+      try {
+        step();
+      } catch {
+        // best effort: the error that made us undo is the one to report
+      }
+    }
+    this.steps = [];
+  }
+}
+

@@ -1,0 +1,39 @@
+// `skiff delete`: end what is left, run poststop hooks, remove cgroups and
+// the state directory. Only what this container recorded is removed.
+import { rmSync } from "node:fs";
+import { StateError } from "../errors";
+import { cgroupPids, removeCgroups } from "../cgroups/manage";
+import { runHooksWarning } from "../hooks/run_hooks";
+import { logWarning } from "../cli/log";
+import { killAndWait } from "./create";
+import { deriveStatus, readState } from "./state";
+
+export function deleteContainer(root: string, id: string, opts: { force: boolean }): void {
+  let found;
+  try {
+    found = readState(root, id);
+  } catch (e) {
+    if (opts.force && e instanceof StateError) return; // runc: deleting nothing with --force succeeds
+    throw e;
+  }
+  const { state, paths } = found;
+  const status = deriveStatus(state, paths);
+  if (status !== "stopped" && !opts.force) {
+    throw new StateError(`cannot delete container ${id} that is not stopped: ${status}`);
+  }
+  if (status !== "stopped") killAndWait(state.pid);
+  // Without a pid namespace, children of init outlive it: end them too.
+  for (const pid of cgroupPids(state.cgroup)) killAndWait(pid);
+  try {
+    removeCgroups(state.cgroup);
+  } finally {
+    rmSync(paths.dir, { recursive: true, force: true });
+  }
+  // The spec: after the container is deleted, before delete returns.
+  runHooksWarning(
+    "poststop",
+    state.config.hooks?.poststop,
+    { ociVersion: state.ociVersion, id, status: "stopped", bundle: state.bundle, annotations: state.annotations },
+    logWarning,
+  );
+}

@@ -1,0 +1,25 @@
+// Parts of config.json that are valid but that this skiff cannot honour yet.
+// They fail with a clear error instead of being ignored.
+import { existsSync } from "node:fs";
+import { SpecError, type SpecIssue } from "../errors";
+import type { Spec } from "../spec/types";
+
+export function checkSupported(spec: Spec, opts: { consoleSocket?: string }): void {
+  const issues: SpecIssue[] = [];
+  const linux = spec.linux ?? {};
+  if (spec.process?.terminal) issues.push({ pointer: "/process/terminal", message: "terminal is not supported yet (use terminal: false)" });
+  if (opts.consoleSocket && !spec.process?.terminal) {
+    issues.push({ pointer: "/process/terminal", message: "--console-socket needs process.terminal to be true" });
+  }
+  if (linux.seccomp) issues.push({ pointer: "/linux/seccomp", message: "seccomp is not supported yet" });
+  if (linux.intelRdt) issues.push({ pointer: "/linux/intelRdt", message: "intelRdt is not supported" });
+  if (linux.netDevices && Object.keys(linux.netDevices).length) issues.push({ pointer: "/linux/netDevices", message: "netDevices is not supported" });
+  if (linux.memoryPolicy) issues.push({ pointer: "/linux/memoryPolicy", message: "memoryPolicy is not supported yet" });
+  if (spec.process?.apparmorProfile && !existsSync("/sys/kernel/security/apparmor")) {
+    issues.push({ pointer: "/process/apparmorProfile", message: "apparmor is not enabled on this host" });
+  }
+  if (!(linux.namespaces ?? []).some((n) => n.type === "mount")) {
+    issues.push({ pointer: "/linux/namespaces", message: "a mount namespace is required" });
+  }
+  if (issues.length) throw new SpecError("config.json", issues);
+}

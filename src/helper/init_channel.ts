@@ -1,0 +1,106 @@
+// Starts skiff-init and speaks its line protocol over a socketpair:
+//   skiff -> init: the binary plan, then one byte per point ('G' = go on)
+//   init -> skiff: "pid N", "point NAME", "error INDEX ERRNO MESSAGE\tCAUSE"
+// Reads are blocking: a CLI has nothing else to do while it waits.
+import { closeSync, existsSync, readSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Subprocess } from "bun";
+import { HelperError } from "../errors";
+import { socketPair } from "../util/libc";
+
+export type InitMessage =
+  | { kind: "pid"; pid: number }
+  | { kind: "point"; name: string }
+  | { kind: "error"; index: number; errno: number; message: string; cause: string }
+  | { kind: "eof" };
+
+export function findInitBinary(): string {
+  const candidates = [
+    process.env.SKIFF_INIT,
+    join(dirname(process.execPath), "skiff-init"),
+    new URL("../../build/skiff-init", import.meta.url).pathname,
+  ];
+  for (const c of candidates) if (c && existsSync(c)) return c;
+  throw new HelperError("find skiff-init: not found next to skiff; set SKIFF_INIT or reinstall");
+}
+
+export class InitChannel {
+  private buffered = "";
+  private constructor(
+    readonly proc: Subprocess,
+    private fd: number,
+  ) {}
+
+  /** Spawn skiff-init with the caller's stdio and fds 3..3+preserveFds-1. */
+  static start(plan: Uint8Array, opts: { preserveFds: number }): InitChannel {
+    const [ours, theirs] = socketPair();
+    const passed: (number | "inherit")[] = [];
+    for (let fd = 3; fd < 3 + opts.preserveFds; fd++) passed.push(fd);
+    const syncFd = 3 + opts.preserveFds;
+    let proc: Subprocess;
+    try {
+      proc = Bun.spawn([findInitBinary(), String(syncFd)], {
+        stdio: ["inherit", "inherit", "inherit", ...passed, theirs] as never,
+        env: {},
+      });
+    } finally {
+      closeSync(theirs);
+    }
+    const ch = new InitChannel(proc, ours);
+    ch.write(plan);
+    return ch;
+  }
+
+  private write(bytes: Uint8Array): void {
+    for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at);
+  }
+
+  /** Let skiff-init go on past the point it reported. */
+  go(): void {
+    this.write(new Uint8Array([0x47]));
+  }
+
+  next(): InitMessage {
+    for (;;) {
+      const nl = this.buffered.indexOf("\n");
+      if (nl >= 0) {
+        const line = this.buffered.slice(0, nl);
+        this.buffered = this.buffered.slice(nl + 1);
+        return parseMessage(line);
+      }
+      const buf = Buffer.alloc(4096);
+      let n: number;
+      try {
+        n = readSync(this.fd, buf);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EINTR" || (e as NodeJS.ErrnoException).code === "EAGAIN") continue;
+        throw e;
+      }
+      if (n === 0) return { kind: "eof" };
+      this.buffered += buf.subarray(0, n).toString();
+    }
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+export function parseMessage(line: string): InitMessage {
+  const [kind, ...rest] = line.split(" ");
+  if (kind === "pid") return { kind, pid: Number(rest[0]) };
+  if (kind === "point") return { kind, name: rest.join(" ") };
+  if (kind === "error") {
+    const text = rest.slice(2).join(" ");
+    const tab = text.indexOf("\t");
+    return {
+      kind,
+      index: Number(rest[0]),
+      errno: Number(rest[1]),
+      message: tab >= 0 ? text.slice(0, tab) : text,
+      cause: tab >= 0 ? text.slice(tab + 1).toLowerCase() : "",
+    };
+  }
+  return { kind: "error", index: -1, errno: 0, message: `unexpected message from skiff-init: ${line}`, cause: "" };
+}

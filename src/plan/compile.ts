@@ -1,0 +1,207 @@
+// (Spec, options, host facts) -> Plan. Pure: no I/O; what it must know of
+// the host comes in HostFacts, so golden tests run without root.
+import type { Op } from "./ops";
+import { joinList } from "./ops";
+import type { Mount, Spec } from "../spec/types";
+import { CAPABILITIES, NAMESPACE_FLAGS } from "../spec/tables";
+import {
+  MS_BIND, MS_RDONLY, MS_REC, MS_SLAVE, MS_PRIVATE, MS_SHARED, MS_UNBINDABLE,
+  parseMountOptions,
+} from "../spec/mount_options";
+import { devicePlan } from "./devices";
+import { cgroupMountPlan, type CgroupMountFacts } from "./cgroup_mounts";
+import { processAttributePlan } from "./process_attrs";
+
+export interface HostFacts {
+  /** What a bind mount's source is, to create a dir or a file as target. */
+  sourceKind(path: string): "dir" | "file" | "missing";
+  /** How to give the container a /sys/fs/cgroup view. */
+  cgroup: CgroupMountFacts;
+}
+
+export interface CompileOptions {
+  rootfs: string; // absolute host path
+  bundle: string; // absolute host path, for relative bind sources
+  fifo: string; // absolute host path of exec.fifo
+  noPivot?: boolean;
+  preserveFds?: number;
+  /** run in the foreground: the parent stage waits and returns the status */
+  foreground?: boolean;
+  subreaper?: boolean;
+  /** state JSON handed to startContainer hooks */
+  hookState?: string;
+}
+
+const PROPAGATION: Record<string, number> = {
+  shared: MS_SHARED, slave: MS_SLAVE, private: MS_PRIVATE, unbindable: MS_UNBINDABLE,
+  rshared: MS_SHARED | MS_REC, rslave: MS_SLAVE | MS_REC, rprivate: MS_PRIVATE | MS_REC, runbindable: MS_UNBINDABLE | MS_REC,
+};
+
+const CLONE_NEWCGROUP = 0x02000000;
+const CLONE_NEWUSER = 0x10000000;
+
+export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts }): Op[] {
+  const ops: Op[] = [];
+  const linux = spec.linux ?? {};
+  const namespaces = linux.namespaces ?? [];
+  const proc = spec.process!;
+  const has = (t: string) => namespaces.find((n) => n.type === t);
+  const index = (t: string) => namespaces.findIndex((n) => n.type === t);
+
+  // Parent stage: join the user namespace first (it owns the others), then
+  // the rest; new namespaces come with clone.
+  const joins = namespaces
+    .map((n, i) => ({ n, i }))
+    .filter(({ n }) => n.path)
+    .sort((a, b) => Number(b.n.type === "user") - Number(a.n.type === "user"));
+  for (const { n, i } of joins) {
+    ops.push({ op: "setns", nstype: NAMESPACE_FLAGS[n.type], path: n.path!, origin: `/linux/namespaces/${i}` });
+  }
+  const time = has("time");
+  if (time && !time.path) {
+    const offsets = Object.entries(linux.timeOffsets ?? {})
+      .map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}`)
+      .join("\n");
+    ops.push({ op: "unshare_time", offsets, origin: `/linux/namespaces/${index("time")}` });
+  }
+  let cloneFlags = 0;
+  for (const n of namespaces) {
+    if (!n.path && n.type !== "time" && n.type !== "cgroup") cloneFlags |= NAMESPACE_FLAGS[n.type];
+  }
+  ops.push({ op: "clone", flags: cloneFlags, wait: opts.foreground ? 1 : 0, subreaper: opts.subreaper ? 1 : 0, origin: "/linux/namespaces" });
+
+  // Container's first process, after skiff wrote id maps and joined the cgroup.
+  const newUser = (cloneFlags & CLONE_NEWUSER) !== 0;
+  if (newUser) ops.push({ op: "become_root", origin: `/linux/namespaces/${index("user")}` });
+  const cgroupNs = has("cgroup");
+  if (cgroupNs && !cgroupNs.path) {
+    // After the cgroup is joined, so the container's cgroup becomes its root.
+    ops.push({ op: "unshare", flags: CLONE_NEWCGROUP, origin: `/linux/namespaces/${index("cgroup")}` });
+  }
+  ops.push({ op: "setsid", origin: "" });
+
+  compileRootfs(ops, spec, opts);
+  for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
+    ops.push({ op: "sysctl", path: `/proc/sys/${key.replaceAll(".", "/")}`, value, origin: `/linux/sysctl/${escapePointer(key)}` });
+  }
+  const hooks = spec.hooks ?? {};
+  if ((hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) + (hooks.createContainer?.length ?? 0) > 0) {
+    ops.push({ op: "wait_go", point: "createRuntime", origin: "/hooks" });
+  }
+  ops.push(opts.noPivot ? { op: "chroot", origin: "/root/path" } : { op: "pivot_root", origin: "/root/path" });
+  (linux.maskedPaths ?? []).forEach((path, i) => ops.push({ op: "mask", path, origin: `/linux/maskedPaths/${i}` }));
+  (linux.readonlyPaths ?? []).forEach((path, i) => ops.push({ op: "readonly", path, origin: `/linux/readonlyPaths/${i}` }));
+  if (spec.root?.readonly) ops.push({ op: "remount", target: "", flags: MS_BIND | MS_REC | MS_RDONLY, origin: "/root/readonly" });
+  if (spec.hostname !== undefined && has("uts")) ops.push({ op: "hostname", name: spec.hostname, origin: "/hostname" });
+  if (spec.domainname !== undefined && has("uts")) ops.push({ op: "domainname", name: spec.domainname, origin: "/domainname" });
+
+  ops.push(...processAttributePlan(proc, { personality: linux.personality }));
+  ops.push({ op: "umask", mask: proc.user.umask ?? 0o022, origin: "/process/user/umask" });
+  const caps = proc.capabilities ?? {};
+  ops.push({ op: "bounding", keep: capMask(caps.bounding), origin: "/process/capabilities/bounding" });
+  if (proc.noNewPrivileges) ops.push({ op: "no_new_privs", origin: "/process/noNewPrivileges" });
+  ops.push({
+    op: "identity",
+    uid: proc.user.uid,
+    gid: proc.user.gid,
+    setgroups: 1,
+    groups: joinList(proc.user.additionalGids ?? []),
+    origin: "/process/user",
+  });
+  ops.push({
+    op: "capset",
+    effective: capMask(caps.effective),
+    permitted: capMask(caps.permitted),
+    inheritable: capMask(caps.inheritable),
+    // The kernel raises an ambient cap only if it is permitted and
+    // inheritable; runc skips the others, and so do we.
+    ambient: capMask(caps.ambient) & capMask(caps.permitted) & capMask(caps.inheritable),
+    origin: "/process/capabilities",
+  });
+  ops.push({ op: "chdir", path: proc.cwd, origin: "/process/cwd" });
+  if (proc.execCPUAffinity?.final) ops.push({ op: "affinity", cpus: proc.execCPUAffinity.final, origin: "/process/execCPUAffinity/final" });
+  const env = proc.env ?? [];
+  const pathVar = env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? "";
+  const args = proc.args ?? [];
+  ops.push({ op: "find_exec", file: args[0] ?? "", path: pathVar, origin: "/process/args/0" });
+  ops.push({ op: "close_fds", keep: opts.preserveFds ?? 0, origin: "--preserve-fds" });
+  ops.push({ op: "wait_go", point: "ready", origin: "" });
+  ops.push({ op: "wait_fifo", origin: "" });
+  (hooks.startContainer ?? []).forEach((h, i) =>
+    ops.push({
+      op: "hook",
+      path: h.path,
+      args: joinList(h.args ?? [h.path]),
+      env: joinList(h.env ?? []),
+      state: opts.hookState ?? "",
+      timeout: h.timeout ?? 0,
+      origin: `/hooks/startContainer/${i}`,
+    }),
+  );
+  ops.push({ op: "exec", args: joinList(args), env: joinList(env), origin: "/process/args" });
+  return ops;
+}
+
+function compileRootfs(ops: Op[], spec: Spec, opts: CompileOptions & { host: HostFacts }): void {
+  const linux = spec.linux ?? {};
+  const prop = linux.rootfsPropagation ? PROPAGATION[linux.rootfsPropagation]! : MS_SLAVE | MS_REC;
+  // Nothing we mount may propagate back to the host.
+  ops.push({ op: "propagate", target: "/", flags: prop | MS_REC, origin: linux.rootfsPropagation ? "/linux/rootfsPropagation" : "" });
+  ops.push({ op: "open_root", path: opts.rootfs, origin: "/root/path" });
+  const mounts = spec.mounts ?? [];
+  mounts.forEach((m, i) => compileMount(ops, m, { ...opts, origin: `/mounts/${i}` }));
+  const devBound = mounts.some((m) => normalize(m.destination) === "/dev" && isBind(m));
+  if (!devBound) ops.push(...devicePlan(linux.devices ?? [], { mountsDevpts: mounts.some((m) => m.type === "devpts") }));
+  ops.push({ op: "mkdir", path: spec.process!.cwd, mode: 0o755, origin: "/process/cwd" });
+  ops.push({ op: "open_fifo", path: opts.fifo, origin: "" });
+}
+
+function compileMount(ops: Op[], m: Mount, opts: CompileOptions & { host: HostFacts; origin: string }): void {
+  const origin = opts.origin;
+  const o = parseMountOptions(m.options ?? [], { pointer: `${origin}/options` });
+  const target = normalize(m.destination);
+  if (m.type === "cgroup" || m.type === "cgroup2") {
+    ops.push(...cgroupMountPlan(target, o.flags, { facts: opts.host.cgroup, origin }));
+    return;
+  }
+  let source = m.source ?? "";
+  if (o.bind || m.type === "bind") {
+    if (!source.startsWith("/")) source = `${opts.bundle}/${source}`;
+    const kind = opts.host.sourceKind(source);
+    ops.push(kind === "file" ? { op: "mkfile", path: target, mode: 0o644, origin } : { op: "mkdir", path: target, mode: 0o755, origin });
+    ops.push({ op: "mount", source, target, fstype: "", flags: MS_BIND | (o.recursive ? MS_REC : 0), data: "", origin });
+    // A bind ignores every other flag: they take a remount.
+    const rest = o.flags & ~(MS_BIND | MS_REC);
+    if (rest) ops.push({ op: "remount", target, flags: MS_BIND | rest, origin });
+  } else {
+    ops.push({ op: "mkdir", path: target, mode: 0o755, origin });
+    ops.push({ op: "mount", source, target, fstype: m.type ?? "", flags: o.flags, data: o.data.join(","), origin });
+  }
+  for (const p of o.propagation) ops.push({ op: "propagate", target, flags: p, origin });
+  if (o.recAttrSet || o.recAttrClr) ops.push({ op: "setattr", target, set: o.recAttrSet, clear: o.recAttrClr, propagation: 0, origin });
+}
+
+function isBind(m: Mount): boolean {
+  return (m.options ?? []).some((o) => o === "bind" || o === "rbind") || m.type === "bind";
+}
+
+/** "/dev/../proc/" -> "/proc": lexical, the kernel resolves the rest in the root. */
+export function normalize(path: string): string {
+  const out: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") out.pop();
+    else out.push(part);
+  }
+  return "/" + out.join("/");
+}
+
+export function capMask(names: readonly string[] | undefined): bigint {
+  let mask = 0n;
+  for (const n of names ?? []) mask |= 1n << BigInt(CAPABILITIES[n]!);
+  return mask;
+}
+
+function escapePointer(key: string): string {
+  return key.replaceAll("~", "~0").replaceAll("/", "~1");
+}

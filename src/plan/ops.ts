@@ -1,0 +1,76 @@
+// The single source of truth for skiff-init's opcodes. Each op has a number,
+// integer fields and string fields, in this order on the wire. The C header
+// native/plan_ops.h is generated from this table (scripts/gen_header.ts);
+// a test fails when the header is stale.
+//
+// An op is "about one syscall". Ops before CLONE run in the parent stage
+// (skiff-init itself); ops after it run in the container's first process.
+
+export interface OpDef {
+  code: number;
+  name: string; // lower_snake, the C handler is op_<name>
+  ints: readonly string[];
+  strs: readonly string[];
+  doc: string;
+}
+
+export const OPS = [
+  { code: 1, name: "unshare_time", ints: [], strs: ["offsets"], doc: "unshare(CLONE_NEWTIME) and write timens_offsets; children enter it" },
+  { code: 2, name: "setns", ints: ["nstype"], strs: ["path"], doc: "join an existing namespace by path" },
+  { code: 3, name: "clone", ints: ["flags", "wait", "subreaper"], strs: [], doc: "clone the container process; the parent reports its pid, then exits or waits" },
+  { code: 4, name: "wait_go", ints: [], strs: ["point"], doc: "tell skiff the point reached, block until it answers go" },
+  { code: 5, name: "become_root", ints: [], strs: [], doc: "setresuid/setresgid(0) inside a new user namespace" },
+  { code: 6, name: "setsid", ints: [], strs: [], doc: "new session, so the container has no controlling terminal of ours" },
+  { code: 7, name: "mount", ints: ["flags"], strs: ["source", "target", "fstype", "data"], doc: "mount(2); target resolved inside the root fd" },
+  { code: 8, name: "remount", ints: ["flags"], strs: ["target"], doc: "MS_REMOUNT|flags on target (inside root)" },
+  { code: 9, name: "propagate", ints: ["flags"], strs: ["target"], doc: "change propagation of target (inside root; \"\" = the root itself)" },
+  { code: 10, name: "setattr", ints: ["set", "clear", "propagation"], strs: ["target"], doc: "mount_setattr(AT_RECURSIVE) on target" },
+  { code: 11, name: "open_root", ints: [], strs: ["path"], doc: "bind the rootfs onto itself (pivot_root needs a mount point), open it; later paths resolve in it" },
+  { code: 12, name: "mkdir", ints: ["mode"], strs: ["path"], doc: "mkdir -p inside the root (no symlink escapes)" },
+  { code: 13, name: "mkfile", ints: ["mode"], strs: ["path"], doc: "create parents and an empty file inside the root" },
+  { code: 14, name: "mknod", ints: ["mode", "major", "minor", "uid", "gid"], strs: ["path"], doc: "device node inside the root; bind from the host where mknod is refused" },
+  { code: 15, name: "symlink", ints: [], strs: ["target", "path"], doc: "symlink inside the root, unless the path exists" },
+  { code: 16, name: "open_fifo", ints: [], strs: ["path"], doc: "open exec.fifo (O_PATH) before the host view is gone" },
+  { code: 17, name: "pivot_root", ints: [], strs: [], doc: "pivot_root into the root fd and detach the old root" },
+  { code: 18, name: "chroot", ints: [], strs: [], doc: "--no-pivot: MS_MOVE the root to / and chroot" },
+  { code: 19, name: "mask", ints: [], strs: ["path"], doc: "hide a path: /dev/null over files, read-only tmpfs over dirs" },
+  { code: 20, name: "readonly", ints: [], strs: ["path"], doc: "bind a path onto itself read-only" },
+  { code: 21, name: "hostname", ints: [], strs: ["name"], doc: "sethostname(2)" },
+  { code: 22, name: "domainname", ints: [], strs: ["name"], doc: "setdomainname(2)" },
+  { code: 23, name: "sysctl", ints: [], strs: ["path", "value"], doc: "write a value under /proc/sys" },
+  { code: 24, name: "rlimit", ints: ["resource", "soft", "hard"], strs: [], doc: "setrlimit(2); -1 is unlimited" },
+  { code: 25, name: "oom_score_adj", ints: ["value"], strs: [], doc: "write /proc/self/oom_score_adj" },
+  { code: 26, name: "personality", ints: ["persona"], strs: [], doc: "personality(2)" },
+  { code: 27, name: "ioprio", ints: ["class", "level"], strs: [], doc: "ioprio_set(IOPRIO_WHO_PROCESS, 0)" },
+  { code: 28, name: "scheduler", ints: ["policy", "priority", "flags", "nice", "runtime", "deadline", "period"], strs: [], doc: "sched_setattr(2)" },
+  { code: 29, name: "affinity", ints: [], strs: ["cpus"], doc: "sched_setaffinity(2) from a cpu list like 0-2,4" },
+  { code: 30, name: "chdir", ints: [], strs: ["path"], doc: "chdir(2), in the container's view" },
+  { code: 31, name: "umask", ints: ["mask"], strs: [], doc: "umask(2)" },
+  { code: 32, name: "bounding", ints: ["keep"], strs: [], doc: "drop every capability not in the bounding mask" },
+  { code: 33, name: "identity", ints: ["uid", "gid", "setgroups"], strs: ["groups"], doc: "setgroups, setresgid, setresuid, keeping capabilities" },
+  { code: 34, name: "capset", ints: ["effective", "permitted", "inheritable", "ambient"], strs: [], doc: "capset(2) and raise the ambient set" },
+  { code: 35, name: "no_new_privs", ints: [], strs: [], doc: "PR_SET_NO_NEW_PRIVS" },
+  { code: 36, name: "find_exec", ints: [], strs: ["file", "path"], doc: "resolve args[0] on the container's PATH, as runc does, before ready" },
+  { code: 37, name: "close_fds", ints: ["keep"], strs: [], doc: "mark every fd >= 3+keep close-on-exec" },
+  { code: 38, name: "wait_fifo", ints: [], strs: [], doc: "block until `start` opens exec.fifo" },
+  { code: 39, name: "hook", ints: ["timeout"], strs: ["path", "args", "env", "state"], doc: "run a hook inside the container (startContainer)" },
+  { code: 40, name: "exec", ints: [], strs: ["args", "env"], doc: "execve the resolved program" },
+  { code: 41, name: "unshare", ints: ["flags"], strs: [], doc: "unshare(2) after the cgroup is joined (cgroup namespace)" },
+] as const satisfies readonly OpDef[];
+
+export type OpName = (typeof OPS)[number]["name"];
+type DefOf<N extends OpName> = Extract<(typeof OPS)[number], { name: N }>;
+type Fields<T extends readonly string[], V> = { [K in T[number]]: V };
+
+/** One op in a plan: its name, its fields, and where it came from in config.json. */
+export type Op = {
+  [N in OpName]: { op: N; origin: string } & Fields<DefOf<N>["ints"], number | bigint> &
+    Fields<DefOf<N>["strs"], string>;
+}[OpName];
+
+export const OP_BY_NAME: ReadonlyMap<string, OpDef> = new Map(OPS.map((d) => [d.name, d]));
+
+/** String lists (args, env, groups) travel as one string joined by NUL. */
+export function joinList(items: readonly (string | number)[]): string {
+  return items.join("\0");
+}

@@ -1,0 +1,61 @@
+// The few libc calls Bun does not offer: socketpair, flock, prctl.
+// Loaded on first use only, so commands that don't need it don't pay.
+import type { Pointer } from "bun:ffi";
+
+type Libc = {
+  socketpair(domain: number, type: number, protocol: number, fds: Pointer): number;
+  flock(fd: number, op: number): number;
+  prctl(option: number, arg2: number, arg3: number, arg4: number, arg5: number): number;
+  mkfifo(path: Pointer, mode: number): number;
+};
+
+let libc: Libc | undefined;
+let ffi: typeof import("bun:ffi") | undefined;
+
+function load(): { libc: Libc; ffi: typeof import("bun:ffi") } {
+  if (!libc || !ffi) {
+    ffi = require("bun:ffi") as typeof import("bun:ffi");
+    const { FFIType, dlopen } = ffi;
+    const lib = dlopen("libc.so.6", {
+      socketpair: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+      flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+      prctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
+      mkfifo: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+    });
+    libc = lib.symbols as unknown as Libc;
+  }
+  return { libc, ffi };
+}
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0o2000000;
+
+/** A connected pair of unix stream sockets, both close-on-exec. */
+export function socketPair(): [number, number] {
+  const { libc, ffi } = load();
+  const fds = new Int32Array(2);
+  if (libc.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ffi.ptr(fds)) !== 0) {
+    throw new Error("socketpair: failed");
+  }
+  return [fds[0]!, fds[1]!];
+}
+
+export function mkfifo(path: string, mode: number): void {
+  const { libc, ffi } = load();
+  const bytes = new TextEncoder().encode(path + "\0");
+  if (libc.mkfifo(ffi.ptr(bytes), mode) !== 0) throw new Error(`mkfifo ${path}: failed`);
+}
+
+export const LOCK_EX = 2;
+export const LOCK_UN = 8;
+
+export function flock(fd: number, op: number): void {
+  if (load().libc.flock(fd, op) !== 0) throw new Error("flock: failed");
+}
+
+const PR_SET_CHILD_SUBREAPER = 36;
+
+export function setChildSubreaper(): void {
+  load().libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
