@@ -28,6 +28,7 @@ struct init_state {
 	int fifo_fd;     /* exec.fifo, O_PATH */
 	int last_cap;    /* /proc/sys/kernel/cap_last_cap, read at start */
 	char exec_path[PATH_MAX];
+	char *hook_state; /* state JSON for startContainer hooks, from skiff */
 };
 extern struct init_state g;
 
@@ -46,6 +47,7 @@ int open_parent_in_root(const char *path, const char **base, struct err *e);
 /* sync.c */
 void sync_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int sync_wait_go(void);
+int sync_read_payload(char **out);
 
 #define DECLARE_OP(UP, name) int op_##name(const struct op *, struct err *);
 OP_TABLE(DECLARE_OP)

@@ -113,7 +113,7 @@ int op_hook(const struct op *o, struct err *e)
 		_exit(127);
 	}
 	close(in[0]);
-	const char *state = HOOK_STATE(o);
+	const char *state = g.hook_state ? g.hook_state : "";
 	if (write(in[1], state, strlen(state)) < 0 && errno != EPIPE) {
 		/* a hook that does not read its stdin is fine */
 	}

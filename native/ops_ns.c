@@ -93,6 +93,8 @@ int op_wait_go(const struct op *o, struct err *e)
 	sync_send("point %s", WAIT_GO_POINT(o));
 	if (sync_wait_go() < 0)
 		_exit(1); /* skiff gave up on us and cleans up */
+	if (WAIT_GO_PAYLOAD(o) && sync_read_payload(&g.hook_state) < 0)
+		_exit(1);
 	return 0;
 }
 

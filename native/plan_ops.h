@@ -26,10 +26,11 @@
 #define CLONE_NINTS 3
 #define CLONE_NSTRS 0
 
-/* tell skiff the point reached, block until it answers go */
+/* tell skiff the point reached, block until it answers go (and, with payload, the state for startContainer hooks) */
 #define OP_WAIT_GO 4
+#define WAIT_GO_PAYLOAD(o) ((o)->i[0])
 #define WAIT_GO_POINT(o) ((o)->s[0])
-#define WAIT_GO_NINTS 0
+#define WAIT_GO_NINTS 1
 #define WAIT_GO_NSTRS 1
 
 /* setresuid/setresgid(0) inside a new user namespace */
@@ -264,15 +265,14 @@
 #define WAIT_FIFO_NINTS 0
 #define WAIT_FIFO_NSTRS 0
 
-/* run a hook inside the container (startContainer) */
+/* run a startContainer hook inside the container, the state from skiff on stdin */
 #define OP_HOOK 39
 #define HOOK_TIMEOUT(o) ((o)->i[0])
 #define HOOK_PATH(o) ((o)->s[0])
 #define HOOK_ARGS(o) ((o)->s[1])
 #define HOOK_ENV(o) ((o)->s[2])
-#define HOOK_STATE(o) ((o)->s[3])
 #define HOOK_NINTS 1
-#define HOOK_NSTRS 4
+#define HOOK_NSTRS 3
 
 /* execve the resolved program */
 #define OP_EXEC 40

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <stdint.h>
 #include <unistd.h>
 
 void sync_send(const char *fmt, ...)
@@ -37,4 +39,35 @@ int sync_wait_go(void)
 			continue;
 		return n == 1 && c == 'G' ? 0 : -1;
 	}
+}
+
+/* A payload follows a go: u32 length, then the bytes. */
+int sync_read_payload(char **out)
+{
+	uint32_t len;
+	size_t got = 0;
+	while (got < sizeof len) {
+		ssize_t n = read(g.sync_fd, (char *)&len + got, sizeof len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	char *buf = malloc((size_t)len + 1);
+	if (!buf)
+		return -1;
+	for (got = 0; got < len;) {
+		ssize_t n = read(g.sync_fd, buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(buf);
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	buf[len] = 0;
+	*out = buf;
+	return 0;
 }

@@ -141,7 +141,8 @@ function createLocked(c: {
   };
   writeState(c.paths, state);
   if (opts.pidFile) writePidFile(opts.pidFile, pid);
-  init.go();
+  if (spec.hooks?.startContainer?.length) init.goWith(JSON.stringify(hookState));
+  else init.go();
   init.close();
   return { state, paths: c.paths, init };
 }

@@ -60,6 +60,16 @@ export class InitChannel {
     this.write(new Uint8Array([0x47]));
   }
 
+  /** go on, with a payload that the op asked for (u32 length, bytes) */
+  goWith(payload: string): void {
+    const bytes = new TextEncoder().encode(payload);
+    const head = new Uint8Array(5);
+    head[0] = 0x47;
+    new DataView(head.buffer).setUint32(1, bytes.length, true);
+    this.write(head);
+    this.write(bytes);
+  }
+
   next(): InitMessage {
     for (;;) {
       const nl = this.buffered.indexOf("\n");

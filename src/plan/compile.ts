@@ -28,8 +28,6 @@ export interface CompileOptions {
   /** run in the foreground: the parent stage waits and returns the status */
   foreground?: boolean;
   subreaper?: boolean;
-  /** state JSON handed to startContainer hooks */
-  hookState?: string;
 }
 
 const PROPAGATION: Record<string, number> = {
@@ -86,7 +84,7 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   }
   const hooks = spec.hooks ?? {};
   if ((hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) + (hooks.createContainer?.length ?? 0) > 0) {
-    ops.push({ op: "wait_go", point: "createRuntime", origin: "/hooks" });
+    ops.push({ op: "wait_go", point: "createRuntime", payload: 0, origin: "/hooks" });
   }
   ops.push(opts.noPivot ? { op: "chroot", origin: "/root/path" } : { op: "pivot_root", origin: "/root/path" });
   (linux.maskedPaths ?? []).forEach((path, i) => ops.push({ op: "mask", path, origin: `/linux/maskedPaths/${i}` }));
@@ -125,15 +123,16 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   const args = proc.args ?? [];
   ops.push({ op: "find_exec", file: args[0] ?? "", path: pathVar, origin: "/process/args/0" });
   ops.push({ op: "close_fds", keep: opts.preserveFds ?? 0, origin: "--preserve-fds" });
-  ops.push({ op: "wait_go", point: "ready", origin: "" });
+  // At "ready" skiff knows the pid: it sends the state startContainer hooks get.
+  const startHooks = hooks.startContainer ?? [];
+  ops.push({ op: "wait_go", point: "ready", payload: startHooks.length ? 1 : 0, origin: "" });
   ops.push({ op: "wait_fifo", origin: "" });
-  (hooks.startContainer ?? []).forEach((h, i) =>
+  startHooks.forEach((h, i) =>
     ops.push({
       op: "hook",
       path: h.path,
       args: joinList(h.args ?? [h.path]),
       env: joinList(h.env ?? []),
-      state: opts.hookState ?? "",
       timeout: h.timeout ?? 0,
       origin: `/hooks/startContainer/${i}`,
     }),

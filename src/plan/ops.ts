@@ -18,7 +18,7 @@ export const OPS = [
   { code: 1, name: "unshare_time", ints: [], strs: ["offsets"], doc: "unshare(CLONE_NEWTIME) and write timens_offsets; children enter it" },
   { code: 2, name: "setns", ints: ["nstype"], strs: ["path"], doc: "join an existing namespace by path" },
   { code: 3, name: "clone", ints: ["flags", "wait", "subreaper"], strs: [], doc: "clone the container process; the parent reports its pid, then exits or waits" },
-  { code: 4, name: "wait_go", ints: [], strs: ["point"], doc: "tell skiff the point reached, block until it answers go" },
+  { code: 4, name: "wait_go", ints: ["payload"], strs: ["point"], doc: "tell skiff the point reached, block until it answers go (and, with payload, the state for startContainer hooks)" },
   { code: 5, name: "become_root", ints: [], strs: [], doc: "setresuid/setresgid(0) inside a new user namespace" },
   { code: 6, name: "setsid", ints: [], strs: [], doc: "new session, so the container has no controlling terminal of ours" },
   { code: 7, name: "mount", ints: ["flags"], strs: ["source", "target", "fstype", "data"], doc: "mount(2); target resolved inside the root fd" },
@@ -53,7 +53,7 @@ export const OPS = [
   { code: 36, name: "find_exec", ints: [], strs: ["file", "path"], doc: "resolve args[0] on the container's PATH, as runc does, before ready" },
   { code: 37, name: "close_fds", ints: ["keep"], strs: [], doc: "mark every fd >= 3+keep close-on-exec" },
   { code: 38, name: "wait_fifo", ints: [], strs: [], doc: "block until `start` opens exec.fifo" },
-  { code: 39, name: "hook", ints: ["timeout"], strs: ["path", "args", "env", "state"], doc: "run a hook inside the container (startContainer)" },
+  { code: 39, name: "hook", ints: ["timeout"], strs: ["path", "args", "env"], doc: "run a startContainer hook inside the container, the state from skiff on stdin" },
   { code: 40, name: "exec", ints: [], strs: ["args", "env"], doc: "execve the resolved program" },
   { code: 41, name: "unshare", ints: ["flags"], strs: [], doc: "unshare(2) after the cgroup is joined (cgroup namespace)" },
 ] as const satisfies readonly OpDef[];

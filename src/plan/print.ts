@@ -15,8 +15,12 @@ export function formatOp(op: Op): string {
   return parts.join(" ");
 }
 
-// Flags and masks read best in hex; everything else in decimal.
+// Flags and capability masks read best in hex, modes in octal.
+const HEX = new Set(["flags", "keep", "set", "clear", "effective", "permitted", "inheritable", "ambient", "propagation"]);
+const OCTAL = new Set(["mode", "mask"]);
+
 function formatInt(key: string, v: number | bigint): string {
-  const hex = /flags|mask|keep|set|clear|effective|permitted|inheritable|ambient|propagation/.test(key) && key !== "mask";
-  return hex ? `0x${BigInt(v).toString(16)}` : String(v);
+  if (HEX.has(key)) return `0x${BigInt(v).toString(16)}`;
+  if (OCTAL.has(key)) return `0${BigInt(v).toString(8)}`;
+  return String(v);
 }

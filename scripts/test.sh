@@ -1,0 +1,24 @@
+#!/bin/sh
+# The whole test suite: set-up, build, type check, unit tests (no root),
+# integration and differential tests (as root; skipped with a reason
+# otherwise), then the OCI runtime-tools validation suite against runc and
+# skiff. Ends with one line "N passed, N failed, N skipped".
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/setup.sh
+sh scripts/build.sh
+BUN=node_modules/.bin/bun
+node_modules/.bin/tsc --noEmit -p .
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+$BUN test --timeout 60000 2>&1 | tee "$log" || status=$?
+pass=$(sed -n 's/^ *\([0-9][0-9]*\) pass$/\1/p' "$log" | tail -1)
+fail=$(sed -n 's/^ *\([0-9][0-9]*\) fail$/\1/p' "$log" | tail -1)
+skip=$(sed -n 's/^ *\([0-9][0-9]*\) skip$/\1/p' "$log" | tail -1)
+if [ -x test/runtime_tools/run.sh ] && [ "$(id -u)" -eq 0 ]; then
+  if sh test/runtime_tools/run.sh; then rt=0; else rt=$?; fi
+  if [ "$rt" -ne 0 ]; then status=1; fail=$(( ${fail:-0} + 1 )); else pass=$(( ${pass:-0} + 1 )); fi
+fi
+echo "${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
+exit "$status"

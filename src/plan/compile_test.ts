@@ -1,0 +1,81 @@
+import { expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { compilePlan, normalize, type HostFacts } from "./compile";
+import { printPlan } from "./print";
+import { encodePlan } from "./encode";
+import { defaultConfig } from "../spec/default_config";
+import type { Spec } from "../spec/types";
+
+// A hybrid host like this one, without touching it.
+const HOST: HostFacts = {
+  sourceKind: (p) => (p.endsWith(".conf") ? "file" : p.includes("missing") ? "missing" : "dir"),
+  cgroup: {
+    unified: false,
+    cgroupNs: true,
+    hierarchies: [
+      { dir: "cpu", fstype: "cgroup", options: "cpu", hostPath: "/sys/fs/cgroup/cpu/c1" },
+      { dir: "systemd", fstype: "cgroup", options: "name=systemd", hostPath: "/sys/fs/cgroup/systemd/c1" },
+      { dir: "unified", fstype: "cgroup2", options: "", hostPath: "/sys/fs/cgroup/unified/c1" },
+    ],
+  },
+};
+const OPTS = { rootfs: "/b/rootfs", bundle: "/b", fifo: "/run/skiff/c1/exec.fifo", host: HOST };
+
+function golden(name: string, text: string): void {
+  const file = new URL(`./testdata/${name}.plan`, import.meta.url).pathname;
+  if (process.env.UPDATE_GOLDEN) writeFileSync(file, text);
+  expect(text).toBe(readFileSync(file, "utf8"));
+}
+
+// runc's default config mounts cgroup at /sys/fs/cgroup; add a cgroup namespace.
+function withCgroupNs(spec: Spec): Spec {
+  spec.linux!.namespaces!.push({ type: "cgroup" });
+  return spec;
+}
+
+test("runc's default config compiles to the golden plan", () => {
+  golden("default", printPlan(compilePlan(withCgroupNs(defaultConfig({ rootless: false })), OPTS)));
+});
+
+test("a rootless config with joined namespaces, hooks and process attributes", () => {
+  const spec = defaultConfig({ rootless: true, uid: 1000, gid: 1000 });
+  spec.linux!.namespaces!.push({ type: "network", path: "/proc/1/ns/net" }, { type: "time" });
+  spec.linux!.timeOffsets = { monotonic: { secs: 10 }, boottime: { secs: 5, nanosecs: 3 } };
+  spec.hooks = { createRuntime: [{ path: "/bin/true" }], startContainer: [{ path: "/bin/hook", args: ["hook", "a"], timeout: 3 }] };
+  spec.process!.oomScoreAdj = 100;
+  spec.process!.rlimits = [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 18446744073709551615 }];
+  spec.linux!.sysctl = { "net.ipv4.ip_forward": "1" };
+  spec.mounts!.push({ destination: "/etc/app.conf", source: "app.conf", options: ["bind", "ro", "rprivate"] });
+  golden("rootless", printPlan(compilePlan(spec, { ...OPTS, noPivot: true, preserveFds: 2, foreground: true, subreaper: true })));
+});
+
+test("the user namespace is joined before the others", () => {
+  const spec = defaultConfig({ rootless: false });
+  spec.linux!.namespaces = [
+    { type: "network", path: "/proc/5/ns/net" },
+    { type: "user", path: "/proc/5/ns/user" },
+    { type: "mount" },
+  ];
+  const ops = compilePlan(spec, OPTS).filter((o) => o.op === "setns");
+  expect(ops.map((o) => o.origin)).toEqual(["/linux/namespaces/1", "/linux/namespaces/0"]);
+});
+
+test("ambient capabilities are limited to permitted and inheritable ones", () => {
+  const spec = defaultConfig({ rootless: false });
+  spec.process!.capabilities = { permitted: ["CAP_KILL", "CAP_CHOWN"], inheritable: ["CAP_KILL"], ambient: ["CAP_KILL", "CAP_CHOWN"] };
+  const capset = compilePlan(spec, OPTS).find((o) => o.op === "capset")!;
+  expect(capset.op === "capset" && capset.ambient).toBe(1n << 5n);
+});
+
+test("destinations are normalised lexically", () => {
+  expect(normalize("/dev/../proc/")).toBe("/proc");
+  expect(normalize("a//b/./c")).toBe("/a/b/c");
+  expect(normalize("/../../etc")).toBe("/etc");
+});
+
+test("the binary encoding starts with the magic and op count", () => {
+  const bytes = encodePlan(compilePlan(defaultConfig({ rootless: false }), OPTS));
+  const view = new DataView(bytes.buffer);
+  expect(view.getUint32(0, true)).toBe(0x31504b53);
+  expect(view.getUint32(4, true)).toBeGreaterThan(20);
+});
