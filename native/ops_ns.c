@@ -113,3 +113,11 @@ int op_setsid(const struct op *o, struct err *e)
 	(void)o;
 	return setsid() < 0 ? fail(e, errno, "setsid") : 0;
 }
+
+int op_session_keyring(const struct op *o, struct err *e)
+{
+	/* KEYCTL_JOIN_SESSION_KEYRING = 1: a new keyring with this name */
+	if (syscall(SYS_keyctl, 1, SESSION_KEYRING_NAME(o), 0, 0, 0) < 0)
+		return fail(e, errno, "join session keyring %s", SESSION_KEYRING_NAME(o));
+	return 0;
+}

@@ -281,6 +281,12 @@
 #define EXEC_NINTS 0
 #define EXEC_NSTRS 2
 
+/* join a new session keyring, so the container sees none of the host's keys */
+#define OP_SESSION_KEYRING 42
+#define SESSION_KEYRING_NAME(o) ((o)->s[0])
+#define SESSION_KEYRING_NINTS 0
+#define SESSION_KEYRING_NSTRS 1
+
 /* unshare(2) after the cgroup is joined (cgroup namespace) */
 #define OP_UNSHARE 41
 #define UNSHARE_FLAGS(o) ((o)->i[0])
@@ -328,6 +334,7 @@
   X(WAIT_FIFO, wait_fifo) \
   X(HOOK, hook) \
   X(EXEC, exec) \
+  X(SESSION_KEYRING, session_keyring) \
   X(UNSHARE, unshare)
 
 #endif

@@ -27,6 +27,7 @@ export interface CreateOptions {
   pidFile?: string;
   consoleSocket?: string;
   noPivot?: boolean;
+  noNewKeyring?: boolean;
   preserveFds?: number;
   /** `run` in the foreground: skiff-init stays as parent and reports the exit status */
   foreground?: boolean;
@@ -89,7 +90,10 @@ function createLocked(c: {
     rootfs: c.rootfs,
     bundle: c.bundle,
     fifo: c.paths.fifo,
+    id: opts.id,
     noPivot: opts.noPivot,
+    noNewKeyring: opts.noNewKeyring,
+    denySetgroups: process.getuid?.() !== 0,
     preserveFds: opts.preserveFds,
     foreground: opts.foreground,
     subreaper: opts.subreaper,
@@ -172,6 +176,8 @@ function writeIdMaps(pid: number, spec: Spec): void {
   if (!user || user.path) return;
   const lines = (maps: { containerID: number; hostID: number; size: number }[] | undefined) =>
     (maps ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
+  // Without privilege, the kernel takes a gid_map only after setgroups is denied.
+  if (process.getuid?.() !== 0) writeFileSync(`/proc/${pid}/setgroups`, "deny");
   for (const [file, maps, pointer] of [
     ["uid_map", linux.uidMappings, "/linux/uidMappings"],
     ["gid_map", linux.gidMappings, "/linux/gidMappings"],

@@ -23,7 +23,11 @@ export interface CompileOptions {
   rootfs: string; // absolute host path
   bundle: string; // absolute host path, for relative bind sources
   fifo: string; // absolute host path of exec.fifo
+  id: string;
   noPivot?: boolean;
+  noNewKeyring?: boolean;
+  /** an unprivileged caller's user namespace: setgroups(2) is denied there */
+  denySetgroups?: boolean;
   preserveFds?: number;
   /** run in the foreground: the parent stage waits and returns the status */
   foreground?: boolean;
@@ -77,6 +81,7 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
     ops.push({ op: "unshare", flags: CLONE_NEWCGROUP, origin: `/linux/namespaces/${index("cgroup")}` });
   }
   ops.push({ op: "setsid", origin: "" });
+  if (!opts.noNewKeyring) ops.push({ op: "session_keyring", name: `_ses.${opts.id}`, origin: "--no-new-keyring" });
 
   compileRootfs(ops, spec, opts);
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
@@ -102,7 +107,7 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
     op: "identity",
     uid: proc.user.uid,
     gid: proc.user.gid,
-    setgroups: 1,
+    setgroups: newUser && opts.denySetgroups ? 0 : 1,
     groups: joinList(proc.user.additionalGids ?? []),
     origin: "/process/user",
   });

@@ -19,7 +19,7 @@ const HOST: HostFacts = {
     ],
   },
 };
-const OPTS = { rootfs: "/b/rootfs", bundle: "/b", fifo: "/run/skiff/c1/exec.fifo", host: HOST };
+const OPTS = { id: "c1", rootfs: "/b/rootfs", bundle: "/b", fifo: "/run/skiff/c1/exec.fifo", host: HOST };
 
 function golden(name: string, text: string): void {
   const file = new URL(`./testdata/${name}.plan`, import.meta.url).pathname;
@@ -46,7 +46,7 @@ test("a rootless config with joined namespaces, hooks and process attributes", (
   spec.process!.rlimits = [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 18446744073709551615 }];
   spec.linux!.sysctl = { "net.ipv4.ip_forward": "1" };
   spec.mounts!.push({ destination: "/etc/app.conf", source: "app.conf", options: ["bind", "ro", "rprivate"] });
-  golden("rootless", printPlan(compilePlan(spec, { ...OPTS, noPivot: true, preserveFds: 2, foreground: true, subreaper: true })));
+  golden("rootless", printPlan(compilePlan(spec, { ...OPTS, noPivot: true, noNewKeyring: true, preserveFds: 2, foreground: true, subreaper: true })));
 });
 
 test("the user namespace is joined before the others", () => {

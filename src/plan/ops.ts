@@ -55,6 +55,7 @@ export const OPS = [
   { code: 38, name: "wait_fifo", ints: [], strs: [], doc: "block until `start` opens exec.fifo" },
   { code: 39, name: "hook", ints: ["timeout"], strs: ["path", "args", "env"], doc: "run a startContainer hook inside the container, the state from skiff on stdin" },
   { code: 40, name: "exec", ints: [], strs: ["args", "env"], doc: "execve the resolved program" },
+  { code: 42, name: "session_keyring", ints: [], strs: ["name"], doc: "join a new session keyring, so the container sees none of the host's keys" },
   { code: 41, name: "unshare", ints: ["flags"], strs: [], doc: "unshare(2) after the cgroup is joined (cgroup namespace)" },
 ] as const satisfies readonly OpDef[];
 
