@@ -45,7 +45,8 @@ int mkdir_in_root(const char *path, int mode, struct err *e);
 int open_parent_in_root(const char *path, const char **base, struct err *e);
 
 /* sync.c */
-void sync_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* 0 when the whole line was written, -1 when skiff no longer listens. */
+int sync_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int sync_wait_go(void);
 int sync_read_payload(char **out);
 

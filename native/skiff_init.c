@@ -75,9 +75,11 @@ static void report(uint32_t index, const struct err *e)
 		if (*c == '\n' || *c == '\t')
 			*c = ' ';
 	const char *cause = e->errnum ? strerror(e->errnum) : "";
-	sync_send("error %u %d %s\t%s", index, e->errnum, msg, cause);
-	/* After `start`, nobody reads the socket: say it on stderr too. */
-	dprintf(2, "skiff-init: %s%s%s\n", msg, *cause ? ": " : "", cause);
+	/* While skiff listens it reports the error (with its origin) itself;
+	 * after `start` nobody reads the socket: then say it on stderr. */
+	signal(SIGPIPE, SIG_IGN);
+	if (sync_send("error %u %d %s\t%s", index, e->errnum, msg, cause) < 0)
+		dprintf(2, "skiff-init: %s%s%s\n", msg, *cause ? ": " : "", cause);
 }
 
 int main(int argc, char **argv)

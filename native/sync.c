@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
-void sync_send(const char *fmt, ...)
+int sync_send(const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -16,7 +16,7 @@ void sync_send(const char *fmt, ...)
 	int n = vsnprintf(line, sizeof line - 1, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		return;
+		return -1;
 	if (n > (int)sizeof line - 2)
 		n = (int)sizeof line - 2;
 	line[n++] = '\n';
@@ -25,9 +25,10 @@ void sync_send(const char *fmt, ...)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return;
+			return -1;
 		at += (int)w;
 	}
+	return 0;
 }
 
 int sync_wait_go(void)

@@ -24,7 +24,7 @@ export function loadSpec(bundleDir: string, opts: LoadOptions = {}): { spec: Spe
   try {
     value = JSON.parse(raw);
   } catch (e) {
-    throw new SpecError(file, [{ pointer: "", message: `parse json: ${e instanceof Error ? e.message : String(e)}` }]);
+    throw new SpecError(file, [{ pointer: "", message: `parse json: ${file}: ${e instanceof Error ? e.message : String(e)}` }]);
   }
   const issues = validateSpec(value, { requireProcess: opts.requireProcess ?? true });
   if (issues.length > 0) throw new SpecError(file, issues);
