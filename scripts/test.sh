@@ -16,8 +16,14 @@ $BUN test --timeout 60000 2>&1 | tee "$log" || status=$?
 pass=$(sed -n 's/^ *\([0-9][0-9]*\) pass$/\1/p' "$log" | tail -1)
 fail=$(sed -n 's/^ *\([0-9][0-9]*\) fail$/\1/p' "$log" | tail -1)
 skip=$(sed -n 's/^ *\([0-9][0-9]*\) skip$/\1/p' "$log" | tail -1)
-if [ -x test/runtime_tools/run.sh ] && [ "$(id -u)" -eq 0 ]; then
-  if sh test/runtime_tools/run.sh; then rt=0; else rt=$?; fi
+# The validation suite's source is not packaged by Debian: run it only where
+# a source tree was provided (see test/runtime_tools/README.md).
+rt_src=${RT_SRC:-test/.work/runtime-tools/upstream}
+if [ ! -f "$rt_src/validation/util/test.go" ]; then
+  echo "skip: OCI runtime-tools validation: no source tree at $rt_src (Debian ships only the library)"
+  skip=$(( ${skip:-0} + 1 ))
+elif [ "$(id -u)" -eq 0 ]; then
+  if bash test/runtime_tools/run.sh; then rt=0; else rt=$?; fi
   if [ "$rt" -ne 0 ]; then status=1; fail=$(( ${fail:-0} + 1 )); else pass=$(( ${pass:-0} + 1 )); fi
 fi
 echo "${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
