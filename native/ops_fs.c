@@ -187,8 +187,9 @@ int op_propagate(const struct op *o, struct err *e)
 {
 	const char *t = PROPAGATE_TARGET(o);
 	int rc;
-	if (*t == '/' && t[1] == 0 && g.root_fd < 0) {
-		rc = mount(NULL, "/", NULL, (unsigned long)PROPAGATE_FLAGS(o), NULL);
+	if (*t == '/' && g.root_fd < 0) {
+		/* Before open_root: a host path ("/", or the rootfs's parent mount). */
+		rc = mount(NULL, t, NULL, (unsigned long)PROPAGATE_FLAGS(o), NULL);
 	} else {
 		int fd = target_fd(t, e);
 		if (fd < 0)

@@ -1,6 +1,6 @@
 // `skiff create`: from a bundle to a process waiting on exec.fifo.
 // Every failure removes all it made: the process, cgroups, state directory.
-import { mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { HelperError, SkiffError, StateError, SpecError, describeErrno } from "../errors";
 import { loadSpec } from "../spec/load";
@@ -62,6 +62,9 @@ export function createContainer(opts: CreateOptions): Created {
     const lockFd = openSync(paths.lock, "w", 0o600);
     flock(lockFd, LOCK_EX);
     mkfifo(paths.fifo, 0o622);
+    // mkfifo applies the umask (0o022 leaves 0o600): a container user other
+    // than root must be able to open the fifo for writing, as under runc.
+    chmodSync(paths.fifo, 0o622);
     return createLocked({ spec, bundle, rootfs, paths, opts, undo });
   } catch (e) {
     undo.run();

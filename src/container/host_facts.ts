@@ -1,5 +1,5 @@
 // The facts of this host that the (pure) plan compiler needs.
-import { statSync } from "node:fs";
+import { readFileSync, realpathSync, statSync } from "node:fs";
 import type { HostFacts } from "../plan/compile";
 import type { CgroupLayout } from "../cgroups/layout";
 import type { CgroupRecord } from "../cgroups/cgroup_types";
@@ -14,6 +14,7 @@ export function gatherHostFacts(layout: CgroupLayout, opts: { cgroup: CgroupReco
         return "missing";
       }
     },
+    mountPointOf: mountPointOf,
     cgroup: {
       unified,
       cgroupNs: opts.cgroupNs,
@@ -25,4 +26,26 @@ export function gatherHostFacts(layout: CgroupLayout, opts: { cgroup: CgroupReco
       })),
     },
   };
+}
+
+/** The mount point (in this mount namespace) of the mount that holds path. */
+export function mountPointOf(path: string): string | undefined {
+  let real: string;
+  let info: string;
+  try {
+    real = realpathSync(path);
+    info = readFileSync("/proc/self/mountinfo", "utf8");
+  } catch {
+    return undefined;
+  }
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  let best: string | undefined;
+  for (const line of info.split("\n")) {
+    const point = line.split(" ")[4];
+    if (point === undefined) continue;
+    const p = unescape(point);
+    const holds = p === "/" || real === p || real.startsWith(p + "/");
+    if (holds && (best === undefined || p.length > best.length)) best = p;
+  }
+  return best;
 }

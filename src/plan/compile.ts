@@ -15,6 +15,8 @@ import { processAttributePlan } from "./process_attrs";
 export interface HostFacts {
   /** What a bind mount's source is, to create a dir or a file as target. */
   sourceKind(path: string): "dir" | "file" | "missing";
+  /** Mount point of the host mount that holds path (optional: without it no parent is made private). */
+  mountPointOf?(path: string): string | undefined;
   /** How to give the container a /sys/fs/cgroup view. */
   cgroup: CgroupMountFacts;
 }
@@ -50,6 +52,10 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   const has = (t: string) => namespaces.find((n) => n.type === t);
   const index = (t: string) => namespaces.findIndex((n) => n.type === t);
 
+  // exec.fifo is opened as the caller, before any namespace is joined or
+  // made: the state dir need not be reachable by the container's root
+  // (in a new user namespace, host uid 100000 cannot pass a 0700 --root).
+  ops.push({ op: "open_fifo", path: opts.fifo, origin: "" });
   // Parent stage: join the user namespace first (it owns the others), then
   // the rest; new namespaces come with clone.
   const joins = namespaces
@@ -151,13 +157,18 @@ function compileRootfs(ops: Op[], spec: Spec, opts: CompileOptions & { host: Hos
   const prop = linux.rootfsPropagation ? PROPAGATION[linux.rootfsPropagation]! : MS_SLAVE | MS_REC;
   // Nothing we mount may propagate back to the host.
   ops.push({ op: "propagate", target: "/", flags: prop | MS_REC, origin: linux.rootfsPropagation ? "/linux/rootfsPropagation" : "" });
+  if (prop & MS_SHARED) {
+    // As runc: a shared parent mount of the rootfs makes pivot_root fail
+    // (EINVAL) and would carry the rootfs bind to its peers; make it private.
+    const parent = opts.host.mountPointOf?.(opts.rootfs);
+    if (parent) ops.push({ op: "propagate", target: parent, flags: MS_PRIVATE, origin: "/linux/rootfsPropagation" });
+  }
   ops.push({ op: "open_root", path: opts.rootfs, origin: "/root/path" });
   const mounts = spec.mounts ?? [];
   mounts.forEach((m, i) => compileMount(ops, m, { ...opts, origin: `/mounts/${i}` }));
   const devBound = mounts.some((m) => normalize(m.destination) === "/dev" && isBind(m));
   if (!devBound) ops.push(...devicePlan(linux.devices ?? [], { mountsDevpts: mounts.some((m) => m.type === "devpts") }));
   ops.push({ op: "mkdir", path: spec.process!.cwd, mode: 0o755, origin: "/process/cwd" });
-  ops.push({ op: "open_fifo", path: opts.fifo, origin: "" });
 }
 
 function compileMount(ops: Op[], m: Mount, opts: CompileOptions & { host: HostFacts; origin: string }): void {
