@@ -1,15 +1,16 @@
 // A small flag parser with runc's (urfave/cli) conventions: `--flag value`,
 // `--flag=value`, `-f value`, booleans without a value, `--` ends flags.
+// A "list" flag may repeat; its values are collected in order (string[]).
 import { UsageError } from "../errors";
 
-export type FlagKind = "bool" | "string" | "int";
+export type FlagKind = "bool" | "string" | "int" | "list";
 export interface FlagDef {
   kind: FlagKind;
   short?: string;
   help: string;
 }
 export type FlagDefs = Record<string, FlagDef>;
-export type Parsed = { flags: Record<string, string | boolean | number | undefined>; args: string[] };
+export type Parsed = { flags: Record<string, string | boolean | number | string[] | undefined>; args: string[] };
 
 export function parseArgs(argv: readonly string[], defs: FlagDefs, opts: { stopAtFirstArg?: boolean } = {}): Parsed {
   const flags: Parsed["flags"] = {};
@@ -46,6 +47,9 @@ export function parseArgs(argv: readonly string[], defs: FlagDefs, opts: { stopA
       const n = Number(value);
       if (!Number.isInteger(n) || n < 0) throw new UsageError(`invalid value ${JSON.stringify(value)} for flag ${a}: not a non-negative integer`);
       flags[name] = n;
+    } else if (def.kind === "list") {
+      const prev = flags[name];
+      flags[name] = [...(Array.isArray(prev) ? prev : []), value];
     } else {
       flags[name] = value;
     }

@@ -34,6 +34,7 @@ export const command: Command = {
       rootfs: isAbsolute(rootPath) ? rootPath : join(bundle, rootPath),
       bundle,
       fifo: containerPaths(g.root, id).fifo,
+      id,
       noPivot: Boolean(p.flags["no-pivot"]),
       preserveFds: (p.flags["preserve-fds"] as number | undefined) ?? 0,
       host: gatherHostFacts(layout, { cgroup: { paths, created: [] }, cgroupNs }),

@@ -21,6 +21,7 @@ export function createOptions(p: Parsed, root: string, id: string): CreateOption
     pidFile: f["pid-file"] as string | undefined,
     consoleSocket: f["console-socket"] as string | undefined,
     noPivot: Boolean(f["no-pivot"]),
+    noNewKeyring: Boolean(f["no-new-keyring"]),
     preserveFds: preservedFds((f["preserve-fds"] as number | undefined) ?? 0),
   };
 }

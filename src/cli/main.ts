@@ -14,6 +14,8 @@ export interface Globals {
 export interface Command {
   flags: FlagDefs;
   usage: string;
+  /** flags end at the first argument: the rest is a command line (exec) */
+  stopAtFirstArg?: boolean;
   run(p: Parsed, g: Globals): Promise<number> | number;
 }
 
@@ -40,6 +42,11 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   spec: () => import("./cmd_spec"),
   features: () => import("./cmd_features"),
   plan: () => import("./cmd_plan"),
+  pause: () => import("./cmd_pause"),
+  resume: () => import("./cmd_resume"),
+  update: () => import("./cmd_update"),
+  events: () => import("./cmd_events"),
+  exec: () => import("./cmd_exec"),
 };
 
 const SUMMARY = `skiff: an OCI container runtime (runtime-spec 1.3) with runc's command line
@@ -50,6 +57,7 @@ commands:
    create    create a container
    start     execute the user-defined process in a created container
    run       create and run a container
+   exec      execute new process inside the container
    state     output the state of a container
    kill      send a signal to the container's init process
    delete    delete any resources held by the container
@@ -57,6 +65,10 @@ commands:
    spec      create a new specification file
    features  show the enabled features
    plan      print what create would do, one op per line, without doing it
+   pause     pause all processes in the container
+   resume    resume all processes that have been previously paused
+   update    update container resource constraints
+   events    display container events such as OOM notifications, cpu, memory, and IO usage statistics
 
 global options:
 `;
@@ -85,11 +97,14 @@ export async function main(argv: string[]): Promise<number> {
     if (!load) throw new UsageError(`no such command: ${command}`);
     const { command: cmd } = await load();
     const rest = global.args.slice(1);
-    if (rest.includes("--help") || rest.includes("-h")) {
+    // For exec, a -h after the container id belongs to the command it runs.
+    const end = cmd.stopAtFirstArg ? rest.findIndex((a) => !a.startsWith("-")) : -1;
+    const flagPart = end >= 0 ? rest.slice(0, end) : rest;
+    if (flagPart.includes("--help") || flagPart.includes("-h")) {
       process.stdout.write(`usage: skiff ${command} ${cmd.usage}\n\noptions:\n${helpText(cmd.flags)}\n`);
       return 0;
     }
-    const parsed = parseArgs(rest, cmd.flags);
+    const parsed = parseArgs(rest, cmd.flags, { stopAtFirstArg: cmd.stopAtFirstArg });
     const globals: Globals = {
       root: (f.root as string | undefined) ?? DEFAULT_ROOT,
       systemdCgroup: Boolean(f["systemd-cgroup"]),

@@ -11,6 +11,9 @@ import { encodePlan } from "../plan/encode";
 import type { Op } from "../plan/ops";
 import { detectLayout } from "../cgroups/layout";
 import { createCgroups, joinCgroups, removeCgroups } from "../cgroups/manage";
+import { applyResources } from "../cgroups/apply";
+import type { LinuxResources } from "../cgroups/resources_types";
+import { logDebug, logWarning } from "../cli/log";
 import type { CgroupRecord } from "../cgroups/cgroup_types";
 import { InitChannel } from "../helper/init_channel";
 import { runHooks, type HookState } from "../hooks/run_hooks";
@@ -19,6 +22,8 @@ import { checkId, containerPaths, type ContainerPaths } from "./paths";
 import { gatherHostFacts } from "./host_facts";
 import { processStartTime, writeState, type ContainerState } from "./state";
 import { checkSupported } from "./supported";
+import { SECCOMP_LISTENER_POINT, listenerState } from "../seccomp/plan";
+import { withHome } from "./home_env";
 
 export interface CreateOptions {
   root: string;
@@ -47,6 +52,8 @@ export function createContainer(opts: CreateOptions): Created {
   const { spec } = loadSpec(bundle);
   checkSupported(spec, { consoleSocket: opts.consoleSocket });
   const rootfs = resolveRootfs(spec, bundle);
+  const proc = spec.process!;
+  proc.env = withHome(proc.env ?? [], { rootfs, uid: proc.user.uid });
 
   mkdirSync(opts.root, { recursive: true, mode: 0o700 });
   const paths = containerPaths(opts.root, opts.id);
@@ -86,6 +93,8 @@ function createLocked(c: {
   const layout = detectLayout();
   const cgroup: CgroupRecord = createCgroups(layout, { cgroupsPath: linux.cgroupsPath || opts.id });
   undo.push(() => removeCgroups(cgroup));
+  // Limits are in place before the container's process joins the cgroup.
+  applyResources(layout, cgroup, linux.resources as LinuxResources | undefined, { devices: linux.devices, warn: logWarning, debug: logDebug });
 
   const host = gatherHostFacts(layout, { cgroup, cgroupNs: namespaces.some((n) => n.type === "cgroup" && !n.path) });
   const hookState: HookState = { ociVersion: spec.ociVersion, id: opts.id, status: "created", bundle: c.bundle, annotations: spec.annotations };
@@ -125,6 +134,12 @@ function createLocked(c: {
       runHooks("createRuntime", spec.hooks?.createRuntime, creating);
       runHooks("createContainer", spec.hooks?.createContainer, creating);
       init.go();
+      continue;
+    }
+    if (msg.name === SECCOMP_LISTENER_POINT) {
+      // seccomp notify: the container process state goes with the listener fd.
+      const seccomp = (linux.seccomp ?? {}) as { listenerMetadata?: string };
+      init.goWith(listenerState({ ociVersion: SPEC_VERSION, pid, metadata: seccomp.listenerMetadata, state: { ...hookState, status: "creating" } }));
       continue;
     }
     if (msg.name === "ready") break;

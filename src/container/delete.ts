@@ -3,6 +3,7 @@
 import { rmSync } from "node:fs";
 import { StateError } from "../errors";
 import { cgroupPids, removeCgroups } from "../cgroups/manage";
+import { signalAll } from "../cgroups/freeze";
 import { runHooksWarning } from "../hooks/run_hooks";
 import { logWarning } from "../cli/log";
 import { killAndWait } from "./create";
@@ -21,8 +22,14 @@ export function deleteContainer(root: string, id: string, opts: { force: boolean
   if (status !== "stopped" && !opts.force) {
     throw new StateError(`cannot delete container ${id} that is not stopped: ${status}`);
   }
+  // Every process of the cgroup, frozen while signalled so that a fork loop
+  // cannot outrun us (without a pid namespace, init's children outlive it).
+  try {
+    signalAll(state.cgroup, 9);
+  } catch {
+    // no freezer or it is gone: kill one by one below
+  }
   if (status !== "stopped") killAndWait(state.pid);
-  // Without a pid namespace, children of init outlive it: end them too.
   for (const pid of cgroupPids(state.cgroup)) killAndWait(pid);
   try {
     removeCgroups(state.cgroup);

@@ -1,14 +1,18 @@
 // `skiff kill`: a signal to the init process, or to every process (--all).
 import { StateError, SystemError, describeErrno } from "../errors";
-import { cgroupPids } from "../cgroups/manage";
+import { signalAll } from "../cgroups/freeze";
 import { deriveStatus, readState } from "./state";
 
 export function killContainer(root: string, id: string, opts: { signal: number; all: boolean }): void {
   const { state, paths } = readState(root, id);
   const status = deriveStatus(state, paths);
   if (status === "stopped" && !opts.all) throw new StateError("container not running");
-  const pids = opts.all ? cgroupPids(state.cgroup) : [state.pid];
-  for (const pid of pids) {
+  // --all: freeze, signal every process, thaw, so that none forks away meanwhile.
+  if (opts.all) {
+    signalAll(state.cgroup, opts.signal);
+    return;
+  }
+  for (const pid of [state.pid]) {
     try {
       process.kill(pid, opts.signal);
     } catch (e) {

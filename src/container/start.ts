@@ -1,9 +1,9 @@
 // `skiff start`: release the process waiting on exec.fifo, then poststart.
-import { closeSync, openSync, readSync, unlinkSync } from "node:fs";
+import { closeSync, constants, openSync, readSync, unlinkSync } from "node:fs";
 import { StateError } from "../errors";
 import { runHooksWarning } from "../hooks/run_hooks";
 import { logWarning } from "../cli/log";
-import { deriveStatus, readState, type ContainerState } from "./state";
+import { deriveStatus, isAlive, readState, type ContainerState } from "./state";
 import type { ContainerPaths } from "./paths";
 
 export function startContainer(root: string, id: string): void {
@@ -15,11 +15,11 @@ export function startContainer(root: string, id: string): void {
 }
 
 export function releaseFifo(state: ContainerState, paths: ContainerPaths): void {
-  // The init process blocks in open(O_WRONLY) until this open: a rendezvous.
-  const fd = openSync(paths.fifo, "r");
+  // The init process blocks in open(O_WRONLY) until this open, then writes
+  // one byte. Non-blocking, so that a dead init is an error, not a hang.
+  const fd = openSync(paths.fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const buf = Buffer.alloc(1);
-    if (readSync(fd, buf) !== 1) throw new StateError("start container: the container process exited before it started");
+    waitForByte(fd, state);
   } finally {
     closeSync(fd);
     unlinkSync(paths.fifo);
@@ -30,4 +30,20 @@ export function releaseFifo(state: ContainerState, paths: ContainerPaths): void 
     { ociVersion: state.ociVersion, id: state.id, status: "running", pid: state.pid, bundle: state.bundle, annotations: state.annotations },
     logWarning,
   );
+}
+
+function waitForByte(fd: number, state: ContainerState): void {
+  const buf = Buffer.alloc(1);
+  for (;;) {
+    let n = 0;
+    try {
+      n = readSync(fd, buf);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+    }
+    if (n === 1) return;
+    // 0: the writer has not opened yet; EAGAIN: it has, nothing written yet.
+    if (!isAlive(state)) throw new StateError("start container: the container process exited before it started");
+    Bun.sleepSync(1);
+  }
 }

@@ -11,7 +11,6 @@ export function checkSupported(spec: Spec, opts: { consoleSocket?: string }): vo
   if (opts.consoleSocket && !spec.process?.terminal) {
     issues.push({ pointer: "/process/terminal", message: "--console-socket needs process.terminal to be true" });
   }
-  if (linux.seccomp) issues.push({ pointer: "/linux/seccomp", message: "seccomp is not supported yet" });
   if (linux.intelRdt) issues.push({ pointer: "/linux/intelRdt", message: "intelRdt is not supported" });
   if (linux.netDevices && Object.keys(linux.netDevices).length) issues.push({ pointer: "/linux/netDevices", message: "netDevices is not supported" });
   if (linux.memoryPolicy) issues.push({ pointer: "/linux/memoryPolicy", message: "memoryPolicy is not supported yet" });

@@ -115,21 +115,6 @@ function okBoth(r: Record<Runtime, RunResult>): Record<Runtime, any> {
 
 const DEFAULT_CAPS = "0000000020000420"; // CAP_KILL 5, CAP_NET_BIND_SERVICE 10, CAP_AUDIT_WRITE 29
 
-/** runc 1.1 adds HOME (from the container's /etc/passwd) when process.env has none. */
-function homeDifference(where: (v: any) => string[]): Difference {
-  return knownDifference(
-    "runc 1.1 adds HOME=<home of the user in the container's /etc/passwd> when process.env lacks HOME; skiff passes process.env as given (the runtime spec asks for no HOME)",
-    (v) => {
-      const r = where(v.runc);
-      const s = where(v.skiff);
-      const i = r.findIndex((e) => e.startsWith("HOME="));
-      if (i < 0 || s.some((e) => e.startsWith("HOME="))) return false;
-      r.splice(i, 1);
-      return true;
-    },
-  );
-}
-
 const DOMAINNAME_DIFF = deliberate(
   "runc 1.1 ignores the config's domainname (the kernel keeps \"(none)\"); skiff sets it with setdomainname",
   (v) => {
@@ -149,7 +134,6 @@ describe("differential: runc vs skiff", () => {
       const r = await both("default-all", { probe: ["all"] });
       const v = okBoth(r);
       const views = { runc: normalizeAll(v.runc), skiff: normalizeAll(v.skiff) };
-      applyDifferences("default-all", views, [homeDifference((x) => x.env.env)]);
       expect(views.skiff).toEqual(views.runc);
       // Against the config, so that agreeing on a wrong answer fails too.
       expect(views.skiff.hostname.hostname).toBe("runc");
@@ -336,7 +320,6 @@ describe("differential: runc vs skiff", () => {
       const r = await both("env", { probe: ["env"], mutate: (s) => (s.process!.env = env) });
       const v = okBoth(r);
       const views = { runc: v.runc.env as string[], skiff: v.skiff.env as string[] };
-      applyDifferences("env", views, [homeDifference((x) => x)]);
       expect(views.skiff).toEqual(views.runc);
       for (const e of env) expect(views.skiff).toContain(e);
     },
@@ -482,7 +465,6 @@ describe("differential: runc vs skiff", () => {
       const r = await both("userns-all", { probe: ["all"], mutate: userns, prepareRootfs: chownRootfs });
       const v = okBoth(r);
       const views = { runc: normalizeAll(v.runc), skiff: normalizeAll(v.skiff) };
-      applyDifferences("userns-all", views, [homeDifference((x) => x.env.env)]);
       expect(views.skiff).toEqual(views.runc);
       expect(views.skiff.ns.user).toBe("new");
       expect(views.skiff.ids).toMatchObject({ uid: 0, gid: 0 });
@@ -549,7 +531,6 @@ describe("differential: runc vs skiff", () => {
       const r = await both("nopivot-all", { probe: ["all"], noPivot: true });
       const v = okBoth(r);
       const views = { runc: normalizeAll(v.runc), skiff: normalizeAll(v.skiff) };
-      applyDifferences("nopivot-all", views, [homeDifference((x) => x.env.env)]);
       expect(views.skiff).toEqual(views.runc);
       expect(views.skiff.cwd.cwd).toBe("/");
     },
@@ -578,7 +559,6 @@ describe("differential: runc vs skiff", () => {
       });
       const v = okBoth(r);
       const views = { runc: normalizeAll(v.runc), skiff: normalizeAll(v.skiff) };
-      applyDifferences("control", views, [homeDifference((x) => x.env.env)]);
       expect(views.skiff).not.toEqual(views.runc);
       expect(views.skiff.hostname.hostname).toBe("not-runc");
       views.skiff.hostname.hostname = "runc";

@@ -1,0 +1,12 @@
+import type { Command } from "./main";
+import { requireId } from "./main";
+import { pauseContainer } from "../container/pause";
+
+export const command: Command = {
+  flags: {},
+  usage: "<container-id>",
+  run(p, g) {
+    pauseContainer(g.root, requireId(p, "skiff pause <container-id>"));
+    return 0;
+  },
+};

@@ -1,0 +1,12 @@
+import type { Command } from "./main";
+import { requireId } from "./main";
+import { resumeContainer } from "../container/pause";
+
+export const command: Command = {
+  flags: {},
+  usage: "<container-id>",
+  run(p, g) {
+    resumeContainer(g.root, requireId(p, "skiff resume <container-id>"));
+    return 0;
+  },
+};

@@ -1,0 +1,206 @@
+// `skiff exec`: run a new process in a running container. The same
+// skiff-init as create, with a join plan (src/plan/compile_exec.ts): setns
+// into each namespace the container does not share with us, clone, and
+// skiff puts the new pid into the container's cgroup before it goes on.
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { HelperError, SkiffError, StateError, UsageError, describeErrno } from "../errors";
+import { compileExecPlan, EXEC_NAMESPACES, type ExecNamespace } from "../plan/compile_exec";
+import { encodePlan } from "../plan/encode";
+import type { Op } from "../plan/ops";
+import type { CgroupRecord } from "../cgroups/cgroup_types";
+import { loadSpec } from "../spec/load";
+import type { Process } from "../spec/types";
+import { InitChannel } from "../helper/init_channel";
+import { killAndWait } from "./create";
+import { execProcess, type ExecOverrides } from "./process_json";
+import { deriveStatus, processStartTime, readState } from "./state";
+
+export interface ExecOptions extends ExecOverrides {
+  root: string;
+  id: string;
+  detach: boolean;
+  pidFile?: string;
+  preserveFds: number;
+  /** --cgroup values: "path" (every controller) or "ctrl[,ctrl]:path" */
+  cgroups: string[];
+  ignorePaused: boolean;
+  apparmor?: string;
+  processLabel?: string;
+}
+
+export interface Execed {
+  pid: number;
+  /** skiff-init's parent stage: in the foreground it exits with the process's status */
+  init: InitChannel;
+}
+
+export function execContainer(opts: ExecOptions): Execed {
+  const { state, paths } = readState(opts.root, opts.id);
+  const status = deriveStatus(state, paths);
+  if (status === "stopped") throw new StateError("cannot exec in a stopped container");
+  if (status === "created") throw new StateError("cannot exec in a created container: start it first");
+  if (status === "paused" && !opts.ignorePaused) {
+    throw new StateError("cannot exec in a paused container (use --ignore-paused to override)");
+  }
+  checkSecurityModules(opts.apparmor, opts.processLabel, "--apparmor", "--process-label");
+
+  const proc = execProcess(state.config, state.rootfs, { ...opts, bundleProcess: bundleProcess(state.bundle) });
+  if (opts.processFile) {
+    const from = (field: string) => `--process ${opts.processFile}: /${field}`;
+    checkSecurityModules(proc.apparmorProfile, proc.selinuxLabel, from("apparmorProfile"), from("selinuxLabel"));
+  }
+  const cgroupDirs = execCgroups(state.cgroup, opts.cgroups);
+  const joined = namespacesToJoin(state.pid);
+  const ops = compileExecPlan(proc, {
+    id: state.id,
+    join: joined,
+    foreground: !opts.detach,
+    userFirst: process.geteuid?.() !== 0,
+    preserveFds: opts.preserveFds,
+    denySetgroups: joined.user !== undefined && setgroupsDenied(state.pid),
+  });
+
+  const init = InitChannel.start(encodePlan(ops), { preserveFds: opts.preserveFds });
+  let pid = 0;
+  try {
+    for (;;) {
+      const msg = init.next();
+      if (msg.kind === "error") throw helperError(msg, ops);
+      if (msg.kind === "eof") {
+        // The socket closes at execve: the process runs.
+        if (!pid) throw new HelperError("exec: skiff-init exited without a reason");
+        break;
+      }
+      if (msg.kind === "pid") {
+        pid = msg.pid;
+        // The namespaces were opened by pid: make sure it was still our init.
+        if (processStartTime(state.pid) !== state.pidStartTime) throw new StateError("cannot exec in a stopped container");
+        joinCgroupDirs(cgroupDirs, pid);
+        init.go();
+        continue;
+      }
+      throw new HelperError(`exec: unexpected point ${msg.name} from skiff-init`);
+    }
+    if (opts.pidFile) writePidFile(opts.pidFile, pid);
+  } catch (e) {
+    killAndWait(pid);
+    init.close();
+    throw e;
+  }
+  init.close();
+  return { pid, init };
+}
+
+/** process from the bundle's config.json as it is now, if it is readable and valid. */
+function bundleProcess(bundle: string): Process | undefined {
+  try {
+    return loadSpec(bundle).spec.process;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Each namespace of the container's init that is not ours, by /proc path. */
+function namespacesToJoin(initPid: number): Partial<Record<ExecNamespace, string>> {
+  const out: Partial<Record<ExecNamespace, string>> = {};
+  for (const name of EXEC_NAMESPACES) {
+    const ours = inode(`/proc/self/ns/${name}`);
+    if (ours === undefined) continue; // this kernel has no such namespace
+    const path = `/proc/${initPid}/ns/${name}`;
+    const theirs = inode(path);
+    if (theirs === undefined) throw new StateError(`exec: read namespace ${path}: the container's init is gone`);
+    if (theirs !== ours) out[name] = path;
+  }
+  return out;
+}
+
+function inode(path: string): bigint | undefined {
+  try {
+    const st = statSync(path, { bigint: true });
+    return (st.dev << 64n) | st.ino;
+  } catch {
+    return undefined;
+  }
+}
+
+function setgroupsDenied(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/setgroups`, "utf8").trim() === "deny";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The directories the process joins: the container's, or sub-cgroups of
+ * them that already exist (--cgroup, as runc's exec takes it).
+ */
+export function execCgroups(rec: CgroupRecord, specs: readonly string[]): string[] {
+  const dirs = new Map(Object.entries(rec.paths));
+  for (const s of specs) {
+    const colon = s.indexOf(":");
+    const ctrls = colon >= 0 ? s.slice(0, colon).split(",").filter(Boolean) : [];
+    const sub = colon >= 0 ? s.slice(colon + 1) : s;
+    if (!sub || sub.split("/").includes("..")) {
+      throw new UsageError(`exec: invalid cgroup path ${JSON.stringify(sub)} (from --cgroup): use a path below the container's cgroup`);
+    }
+    const keys = ctrls.length ? ctrls.map((c) => hierarchyOf(rec, c, s)) : Object.keys(rec.paths);
+    for (const key of keys) {
+      const dir = join(rec.paths[key]!, sub);
+      let isDir = false;
+      try {
+        isDir = statSync(dir).isDirectory();
+      } catch {
+        // reported below
+      }
+      if (!isDir) throw new UsageError(`exec: cgroup ${dir} does not exist (from --cgroup ${s})`);
+      dirs.set(key, dir);
+    }
+  }
+  return [...dirs.values()];
+}
+
+function hierarchyOf(rec: CgroupRecord, controller: string, spec: string): string {
+  const v1 = Object.keys(rec.paths).find((k) => k !== "unified" && k.split(",").includes(controller));
+  if (v1) return v1;
+  if (rec.paths.unified) return "unified";
+  throw new UsageError(`exec: no cgroup hierarchy for controller ${JSON.stringify(controller)} (from --cgroup ${spec})`);
+}
+
+function joinCgroupDirs(dirs: readonly string[], pid: number): void {
+  for (const dir of dirs) {
+    try {
+      writeFileSync(join(dir, "cgroup.procs"), String(pid));
+    } catch (e) {
+      throw new SkiffError(`exec: join cgroup ${dir}: ${describeErrno(e)}`);
+    }
+  }
+}
+
+function checkSecurityModules(apparmor: string | undefined, label: string | undefined, aFrom: string, lFrom: string): void {
+  if (apparmor) {
+    if (!existsSync("/sys/kernel/security/apparmor")) throw new UsageError(`exec: apparmor is not enabled on this host (from ${aFrom})`);
+    throw new UsageError(`exec: apparmor profiles are not supported yet (from ${aFrom})`);
+  }
+  if (label) {
+    if (!existsSync("/sys/fs/selinux/enforce")) throw new UsageError(`exec: selinux is not enabled on this host (from ${lFrom})`);
+    throw new UsageError(`exec: selinux labels are not supported yet (from ${lFrom})`);
+  }
+}
+
+function helperError(msg: { index: number; message: string; cause: string }, ops: readonly Op[]): HelperError {
+  const origin = ops[msg.index]?.origin;
+  return new HelperError(`exec failed: ${msg.message}${origin ? ` (from ${origin})` : ""}${msg.cause ? `: ${msg.cause}` : ""}`);
+}
+
+function writePidFile(path: string, pid: number): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, String(pid));
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new SkiffError(`write pid file ${path} (from --pid-file): ${describeErrno(e)}`);
+  }
+}

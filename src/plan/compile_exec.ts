@@ -1,0 +1,96 @@
+// The plan of `skiff exec`: a new process in a running container's
+// namespaces. Pure, like compilePlan: which namespaces to join (and their
+// paths) comes in from the caller, who compared them with its own.
+//
+// Parent stage (skiff-init itself): the process attributes that fork
+// inherits (rlimits, oom score, io priority, scheduler, initial affinity),
+// set while we are still in the host's user namespace, so raising a limit
+// works as it does for runc (which sets them from outside with prlimit);
+// then setns into each namespace, the mount namespace last (after it,
+// /proc/<pid>/ns paths would resolve in the container's /proc). A caller
+// without privilege joins the user namespace first, for the capabilities it
+// gives; a privileged one joins it just before the mount namespace, so that
+// namespaces owned by an outer user namespace (a time namespace skiff made
+// before the container's user namespace, a shared network namespace) can
+// still be joined: setns needs CAP_SYS_ADMIN in the caller's user namespace. The clone makes no new namespace: the child lands in
+// the pid namespace joined above. No mounts, no exec.fifo.
+import type { Op } from "./ops";
+import { joinList } from "./ops";
+import type { Process } from "../spec/types";
+import { capMask } from "./compile";
+import { processAttributePlan } from "./process_attrs";
+
+/** Namespace names as in /proc/PID/ns, in the order they are joined. */
+export const EXEC_NAMESPACES = ["user", "cgroup", "ipc", "uts", "net", "pid", "time", "mnt"] as const;
+export type ExecNamespace = (typeof EXEC_NAMESPACES)[number];
+
+export const NS_CLONE_FLAG: Record<ExecNamespace, number> = {
+  user: 0x10000000,
+  cgroup: 0x02000000,
+  ipc: 0x08000000,
+  uts: 0x04000000,
+  net: 0x40000000,
+  pid: 0x20000000,
+  time: 0x00000080,
+  mnt: 0x00020000,
+};
+
+export interface ExecPlanOptions {
+  id: string;
+  /** the namespaces to join, by name, with the path to open (e.g. /proc/123/ns/net) */
+  join: Partial<Record<ExecNamespace, string>>;
+  /** wait in the parent stage and exit with the process's status */
+  foreground: boolean;
+  preserveFds?: number;
+  noNewKeyring?: boolean;
+  /** join the user namespace before the others (an unprivileged caller) */
+  userFirst?: boolean;
+  /** setgroups(2) is denied in the joined user namespace */
+  denySetgroups?: boolean;
+}
+
+export function compileExecPlan(proc: Process, opts: ExecPlanOptions): Op[] {
+  const ops: Op[] = [];
+  // Everything processAttributePlan makes is inherited by the clone; the
+  // final cpu affinity comes after the cgroup join, in the child.
+  ops.push(...processAttributePlan(proc));
+  const order = opts.userFirst ? EXEC_NAMESPACES : [...EXEC_NAMESPACES.filter((n) => n !== "user" && n !== "mnt"), "user", "mnt"] as const;
+  for (const name of order) {
+    const path = opts.join[name];
+    if (path) ops.push({ op: "setns", nstype: NS_CLONE_FLAG[name], path, origin: `namespace ${name}` });
+  }
+  ops.push({ op: "clone", flags: 0, wait: opts.foreground ? 1 : 0, subreaper: 0, origin: "" });
+
+  // The child, after skiff joined it to the container's cgroup.
+  ops.push({ op: "setsid", origin: "" });
+  if (!opts.noNewKeyring) ops.push({ op: "session_keyring", name: `_ses.${opts.id}`, origin: "--no-new-keyring" });
+  ops.push({ op: "umask", mask: proc.user.umask ?? 0o022, origin: "/process/user/umask" });
+  const caps = proc.capabilities ?? {};
+  ops.push({ op: "bounding", keep: capMask(caps.bounding), origin: "/process/capabilities/bounding" });
+  if (proc.noNewPrivileges) ops.push({ op: "no_new_privs", origin: "/process/noNewPrivileges" });
+  ops.push({
+    op: "identity",
+    uid: proc.user.uid,
+    gid: proc.user.gid,
+    setgroups: opts.join.user && opts.denySetgroups ? 0 : 1,
+    groups: joinList(proc.user.additionalGids ?? []),
+    origin: "/process/user",
+  });
+  ops.push({
+    op: "capset",
+    effective: capMask(caps.effective),
+    permitted: capMask(caps.permitted),
+    inheritable: capMask(caps.inheritable),
+    ambient: capMask(caps.ambient) & capMask(caps.permitted) & capMask(caps.inheritable),
+    origin: "/process/capabilities",
+  });
+  ops.push({ op: "chdir", path: proc.cwd, origin: "/process/cwd" });
+  if (proc.execCPUAffinity?.final) ops.push({ op: "affinity", cpus: proc.execCPUAffinity.final, origin: "/process/execCPUAffinity/final" });
+  const env = proc.env ?? [];
+  const pathVar = env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? "";
+  const args = proc.args ?? [];
+  ops.push({ op: "find_exec", file: args[0] ?? "", path: pathVar, origin: "/process/args/0" });
+  ops.push({ op: "close_fds", keep: opts.preserveFds ?? 0, origin: "--preserve-fds" });
+  ops.push({ op: "exec", args: joinList(args), env: joinList(env), origin: "/process/args" });
+  return ops;
+}

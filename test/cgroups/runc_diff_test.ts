@@ -1,0 +1,108 @@
+// Differential: the same linux.resources under skiff and under Debian's runc
+// must leave the same values in the cgroup files (this hybrid v1 host).
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "bun";
+import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
+import { forceDelete, skiff, uniqueId } from "../integration/skiff";
+import { hostCgroupDir, isRoot } from "./helpers";
+
+const RUNC = "/usr/sbin/runc";
+afterAll(() => cleanupTempDirs());
+
+const FILES: [string, string][] = [
+  ["memory", "memory.limit_in_bytes"],
+  ["memory", "memory.memsw.limit_in_bytes"],
+  ["memory", "memory.soft_limit_in_bytes"],
+  ["memory", "memory.swappiness"],
+  ["cpu", "cpu.shares"],
+  ["cpu", "cpu.cfs_quota_us"],
+  ["cpu", "cpu.cfs_period_us"],
+  ["cpuset", "cpuset.cpus"],
+  ["pids", "pids.max"],
+  ["blkio", "blkio.weight"],
+  ["blkio", "blkio.bfq.weight"],
+  ["devices", "devices.list"],
+];
+
+function snapshot(cgroupsPath: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [mount, file] of FILES) {
+    const path = join(hostCgroupDir(mount, cgroupsPath), file);
+    if (!existsSync(path)) continue; // the kernel lacks it (e.g. blkio.weight without CFQ)
+    let v = readFileSync(path, "utf8").trim();
+    if (file === "devices.list") v = v.split("\n").sort().join("\n");
+    out[file] = v;
+  }
+  return out;
+}
+
+const CASES: Record<string, Record<string, unknown>> = {
+  limits: {
+    devices: [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 4, minor: 64, access: "rw" }],
+    memory: { limit: 64 << 20, reservation: 16 << 20, swap: 128 << 20, swappiness: 30 },
+    cpu: { shares: 333, quota: 25000, period: 50000, cpus: "0" },
+    pids: { limit: 42 },
+    blockIO: { weight: 250 },
+  },
+  unlimited: { devices: [{ allow: false, access: "rwm" }], memory: { limit: -1 }, cpu: { quota: -1 }, pids: { limit: -1 } },
+  defaults: { devices: [{ allow: false, access: "rwm" }] },
+};
+
+describe.skipIf(!isRoot || !existsSync(RUNC))("cgroup files: skiff vs runc", () => {
+  for (const [name, resources] of Object.entries(CASES)) {
+    test(name, () => {
+      const tag = uniqueId(`cgdiff-${name}`);
+      const bundle = makeBundle({ args: ["/bin/sleep", "30"], mutate: (s) => (s.linux!.resources = structuredClone(resources)) });
+      const cfgPath = join(bundle, "config.json");
+      const base = JSON.parse(readFileSync(cfgPath, "utf8"));
+      const runcRoot = tempDir("skiff-cgdiff-runc-");
+      const skiffRoot = tempDir("skiff-cgdiff-skiff-");
+      const runcId = `${tag}-runc`;
+      const skiffId = `${tag}-skiff`;
+      try {
+        writeFileSync(cfgPath, JSON.stringify({ ...base, linux: { ...base.linux, cgroupsPath: runcId } }));
+        // files, not pipes: the created container keeps runc's stdio open
+        const errFile = join(runcRoot, "stderr");
+        const r = spawnSync([RUNC, "--root", runcRoot, "create", "-b", bundle, runcId], { stdout: "ignore", stderr: Bun.file(errFile), stdin: "ignore" });
+        expect(readFileSync(errFile, "utf8")).toBe("");
+        expect(r.exitCode).toBe(0);
+        const want = snapshot(runcId);
+        writeFileSync(cfgPath, JSON.stringify({ ...base, linux: { ...base.linux, cgroupsPath: skiffId } }));
+        const s = skiff(["create", "-b", bundle, skiffId], { root: skiffRoot });
+        expect(s.stderr).toBe("");
+        expect(s.code).toBe(0);
+        const got = snapshot(skiffId);
+        expect(Object.keys(want).length).toBeGreaterThan(5);
+        expect(got).toEqual(want);
+      } finally {
+        spawnSync([RUNC, "--root", runcRoot, "delete", "-f", runcId], { stdout: "ignore", stderr: "ignore" });
+        forceDelete(skiffRoot, skiffId);
+      }
+    }, 30000);
+  }
+
+  test("events --stats: the same keys as runc's", () => {
+    const bundle = makeBundle({ args: ["/bin/sleep", "30"], mutate: (s) => (s.linux!.resources = { devices: [{ allow: false, access: "rwm" }], memory: { limit: 64 << 20 }, pids: { limit: 20 } }) });
+    const runcRoot = tempDir("skiff-cgdiff-runc-");
+    const skiffRoot = tempDir("skiff-cgdiff-skiff-");
+    const id = uniqueId("cgdiff-stats");
+    try {
+      expect(spawnSync([RUNC, "--root", runcRoot, "run", "-d", "-b", bundle, `${id}-r`], { stdout: "ignore", stderr: "ignore", stdin: "ignore" }).exitCode).toBe(0);
+      const runcOut = JSON.parse(spawnSync([RUNC, "--root", runcRoot, "events", "--stats", `${id}-r`], { stdout: "pipe", stderr: "pipe" }).stdout.toString());
+      expect(skiff(["run", "-d", "-b", bundle, `${id}-s`], { root: skiffRoot }).code).toBe(0);
+      const ours = JSON.parse(skiff(["events", "--stats", `${id}-s`], { root: skiffRoot }).stdout);
+      expect(Object.keys(ours).sort()).toEqual(Object.keys(runcOut).sort());
+      for (const key of ["cpu", "memory", "pids", "blkio", "hugetlb"]) expect(ours.data[key]).toBeDefined();
+      expect(Object.keys(ours.data.memory).sort()).toEqual(Object.keys(runcOut.data.memory).sort());
+      expect(Object.keys(ours.data.memory.usage).sort()).toEqual(Object.keys(runcOut.data.memory.usage).sort());
+      expect(Object.keys(ours.data.cpu.usage).sort()).toEqual(Object.keys(runcOut.data.cpu.usage).sort());
+      expect(ours.data.pids).toEqual(runcOut.data.pids);
+      expect(ours.data.memory.usage.limit).toBe(runcOut.data.memory.usage.limit);
+    } finally {
+      spawnSync([RUNC, "--root", runcRoot, "delete", "-f", `${id}-r`], { stdout: "ignore", stderr: "ignore" });
+      forceDelete(skiffRoot, `${id}-s`);
+    }
+  }, 30000);
+});
