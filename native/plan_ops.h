@@ -293,6 +293,20 @@
 #define UNSHARE_NINTS 1
 #define UNSHARE_NSTRS 0
 
+/* seccomp(SECCOMP_SET_MODE_FILTER, flags) with a BPF program (hex); with NEW_LISTENER send the fd to the listener */
+#define OP_SECCOMP 43
+#define SECCOMP_FLAGS(o) ((o)->i[0])
+#define SECCOMP_PROGRAM(o) ((o)->s[0])
+#define SECCOMP_NINTS 1
+#define SECCOMP_NSTRS 1
+
+/* connect to the seccomp listenerPath while the host is visible; report point and take the container process state */
+#define OP_SECCOMP_LISTENER 44
+#define SECCOMP_LISTENER_PATH(o) ((o)->s[0])
+#define SECCOMP_LISTENER_POINT(o) ((o)->s[1])
+#define SECCOMP_LISTENER_NINTS 0
+#define SECCOMP_LISTENER_NSTRS 2
+
 #define OP_TABLE(X) \
   X(UNSHARE_TIME, unshare_time) \
   X(SETNS, setns) \
@@ -335,6 +349,8 @@
   X(HOOK, hook) \
   X(EXEC, exec) \
   X(SESSION_KEYRING, session_keyring) \
-  X(UNSHARE, unshare)
+  X(UNSHARE, unshare) \
+  X(SECCOMP, seccomp) \
+  X(SECCOMP_LISTENER, seccomp_listener)
 
 #endif

@@ -21,12 +21,25 @@
 // the end, also on error or SIGINT/SIGTERM.
 
 import { spawnSync } from "bun";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmdirSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { makeBundle, removeDir, REPO_ROOT } from "../test/bundle";
 
 const WARMUP = 3;
+/** Container ids, and so cgroup names, start with this: unique to this process. */
+const ID_PREFIX = `skiffbench-${process.pid}-`;
 const TIME = "/usr/bin/time";
 
 interface Options {
@@ -67,6 +80,7 @@ interface Runtime {
 }
 
 let bundle = "";
+let workDir = "";
 let interrupted = false;
 
 interface Result {
@@ -75,17 +89,42 @@ interface Result {
   stderr: string;
 }
 
-/** Runs `bin --root root ...args` in the bundle dir; throws unless it exits 0. */
+/**
+ * Runs `bin --root root ...args` in the bundle dir; throws unless it exits 0.
+ * Output goes to files, not pipes: after `create` the container's init
+ * process holds the runtime's stdio open, so a pipe would never see EOF.
+ */
 function exec(rt: Runtime, args: string[], wrap: string[] = []): Result {
   const argv = [...wrap, rt.bin, "--root", rt.root, ...args];
-  const t0 = performance.now();
-  const r = spawnSync(argv, { cwd: bundle, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const ms = performance.now() - t0;
-  const res = { ms, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  const outPath = join(workDir, "stdout");
+  const errPath = join(workDir, "stderr");
+  const out = openSync(outPath, "w");
+  const err = openSync(errPath, "w");
+  let ms: number;
+  let r;
+  try {
+    const t0 = performance.now();
+    r = spawnSync(argv, { cwd: bundle, stdio: ["ignore", out, err], timeout: 30_000 });
+    ms = performance.now() - t0;
+  } finally {
+    closeSync(out);
+    closeSync(err);
+  }
+  const res = { ms, stdout: readFileSync(outPath, "utf8"), stderr: readFileSync(errPath, "utf8") };
   if (r.exitCode !== 0) {
     throw new Error(`${argv.join(" ")}: exit ${r.exitCode ?? "signal " + r.signalCode}: ${res.stderr.trim()}`);
   }
   return res;
+}
+
+/** Like exec, for cleanup: never throws; returns the error text, "" on success. */
+function tryExec(rt: Runtime, args: string[]): string {
+  try {
+    exec(rt, args);
+    return "";
+  } catch (e) {
+    return (e as Error).message || "failed";
+  }
 }
 
 function status(rt: Runtime, id: string): { status: string; pid: number } {
@@ -176,7 +215,7 @@ function rowsFrom(m: Map<string, Record<string, number[]>>, unit: Row["unit"], n
 
 let seq = 0;
 function newId(rt: Runtime, what: string): string {
-  const id = `bench-${process.pid}-${rt.name}-${what}-${seq++}`;
+  const id = `${ID_PREFIX}${rt.name}-${what}-${seq++}`;
   rt.ids.add(id);
   return id;
 }
@@ -199,10 +238,17 @@ function peakRss(rt: Runtime, args: string[]): number {
     if (!m) throw new Error(`no %M in output of ${TIME}: ${r.stderr}`);
     return Number(m[1]);
   }
-  const argv = [rt.bin, "--root", rt.root, ...args];
-  const r = spawnSync(argv, { cwd: bundle, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: exit ${r.exitCode}: ${r.stderr.toString().trim()}`);
-  return Math.round((r.resourceUsage?.maxRSS ?? NaN) / 1024);
+  // Fallback, overstated: Bun spawns by vfork, and exec records the parent's
+  // RSS high-water mark into the child's maxrss (fs/exec.c).
+  const out = openSync("/dev/null", "w");
+  try {
+    const argv = [rt.bin, "--root", rt.root, ...args];
+    const r = spawnSync(argv, { cwd: bundle, stdio: ["ignore", out, out] });
+    if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: exit ${r.exitCode}`);
+    return Math.round((r.resourceUsage?.maxRSS ?? NaN) / 1024);
+  } finally {
+    closeSync(out);
+  }
 }
 
 const haveTime = existsSync(TIME);
@@ -270,6 +316,7 @@ async function main(): Promise<number> {
   process.on("SIGTERM", onSignal);
 
   const work = mkdtempSync(join(tmpdir(), "skiff-bench-"));
+  workDir = work;
   const rts: Runtime[] = [];
   let failed: unknown;
   try {
@@ -287,7 +334,6 @@ async function main(): Promise<number> {
     rts.push(skiff, runc);
     const pair: [Runtime, Runtime] = [skiff, runc];
     const header = machine(opts, skiffBin);
-    console.error(header);
     const rows: Row[] = [];
 
     console.error("1/4 run");
@@ -367,18 +413,17 @@ async function main(): Promise<number> {
     const problems: string[] = [];
     for (const rt of rts) {
       for (const id of rt.ids) {
-        const r = spawnSync([rt.bin, "--root", rt.root, "delete", "-f", id], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-        const err = r.stderr.toString();
-        if (r.exitCode !== 0 && !/not exist|not found|no such/i.test(err)) problems.push(`${rt.name} delete -f ${id}: ${err.trim()}`);
+        const err = tryExec(rt, ["delete", "-f", id]);
+        if (err && !/not exist|not found|no such/i.test(err)) problems.push(`${rt.name} delete -f ${id}: ${err}`);
       }
       // Anything else still under this root (should be nothing).
       for (const id of existsSync(rt.root) ? readdirSync(rt.root) : []) {
-        if (!id.startsWith("bench-")) continue;
-        const r = spawnSync([rt.bin, "--root", rt.root, "delete", "-f", id], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-        if (r.exitCode !== 0) problems.push(`${rt.name} delete -f ${id}: ${r.stderr.toString().trim()}`);
+        if (!id.startsWith(ID_PREFIX)) continue;
+        const err = tryExec(rt, ["delete", "-f", id]);
+        problems.push(`${rt.name}: ${id} was still under --root${err ? `; delete -f: ${err}` : " (deleted)"}`);
       }
     }
-    const cg = leftoverCgroups(`bench-${process.pid}-`);
+    const cg = leftoverCgroups(ID_PREFIX);
     if (cg.length > 0) problems.push(`cgroups left by delete (removed): ${cg.join(", ")}`);
     try {
       removeDir(work);

@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 BUN=node_modules/.bin/bun
 $BUN scripts/gen_header.ts --check
 make -s -C native OUT=../build/skiff-init
-$BUN build --compile --minify --outfile build/skiff src/skiff.ts >/dev/null
+# --bytecode: no parsing at start-up (about 10 ms less per command)
+$BUN build --compile --minify --bytecode --outfile build/skiff src/skiff.ts >/dev/null
 echo "built build/skiff and build/skiff-init"

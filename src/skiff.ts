@@ -1,4 +1,7 @@
-// The skiff binary.
+// The skiff binary. No top-level await: the compiled binary is bytecode
+// (bun build --bytecode), which needs a CommonJS-shaped entry.
 import { main } from "./cli/main";
 
-process.exitCode = await main(process.argv.slice(2));
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -11,6 +11,8 @@ import {
 import { devicePlan } from "./devices";
 import { cgroupMountPlan, type CgroupMountFacts } from "./cgroup_mounts";
 import { processAttributePlan } from "./process_attrs";
+import { seccompPlan } from "../seccomp/plan";
+import type { Seccomp } from "../seccomp/compile";
 
 export interface HostFacts {
   /** What a bind mount's source is, to create a dir or a file as target. */
@@ -90,6 +92,10 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   if (!opts.noNewKeyring) ops.push({ op: "session_keyring", name: `_ses.${opts.id}`, origin: "--no-new-keyring" });
 
   compileRootfs(ops, spec, opts);
+  // seccomp: compiled here; loaded before identity (no_new_privs false, needs
+  // CAP_SYS_ADMIN) or just before exec (no_new_privs true), as runc does.
+  const seccomp = linux.seccomp ? seccompPlan(linux.seccomp as Seccomp) : undefined;
+  if (seccomp?.listener) ops.push(seccomp.listener);
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
     ops.push({ op: "sysctl", path: `/proc/sys/${key.replaceAll(".", "/")}`, value, origin: `/linux/sysctl/${escapePointer(key)}` });
   }
@@ -109,6 +115,7 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   const caps = proc.capabilities ?? {};
   ops.push({ op: "bounding", keep: capMask(caps.bounding), origin: "/process/capabilities/bounding" });
   if (proc.noNewPrivileges) ops.push({ op: "no_new_privs", origin: "/process/noNewPrivileges" });
+  if (seccomp && !proc.noNewPrivileges) ops.push(seccomp.load);
   ops.push({
     op: "identity",
     uid: proc.user.uid,
@@ -148,6 +155,7 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
       origin: `/hooks/startContainer/${i}`,
     }),
   );
+  if (seccomp && proc.noNewPrivileges) ops.push(seccomp.load);
   ops.push({ op: "exec", args: joinList(args), env: joinList(env), origin: "/process/args" });
   return ops;
 }

@@ -57,6 +57,9 @@ export const OPS = [
   { code: 40, name: "exec", ints: [], strs: ["args", "env"], doc: "execve the resolved program" },
   { code: 42, name: "session_keyring", ints: [], strs: ["name"], doc: "join a new session keyring, so the container sees none of the host's keys" },
   { code: 41, name: "unshare", ints: ["flags"], strs: [], doc: "unshare(2) after the cgroup is joined (cgroup namespace)" },
+  // seccomp (owner: src/seccomp/**, native/ops_seccomp.c)
+  { code: 43, name: "seccomp", ints: ["flags"], strs: ["program"], doc: "seccomp(SECCOMP_SET_MODE_FILTER, flags) with a BPF program (hex); with NEW_LISTENER send the fd to the listener" },
+  { code: 44, name: "seccomp_listener", ints: [], strs: ["path", "point"], doc: "connect to the seccomp listenerPath while the host is visible; report point and take the container process state" },
 ] as const satisfies readonly OpDef[];
 
 export type OpName = (typeof OPS)[number]["name"];

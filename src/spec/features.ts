@@ -4,6 +4,7 @@
 import { MOUNT_OPTIONS } from "./mount_options";
 import { CAPABILITIES, NAMESPACE_TYPES } from "./tables";
 import { SPEC_VERSION } from "./types";
+import { seccompFeatures, type SeccompHost } from "../seccomp/features";
 
 /** skiff's version; a test keeps it equal to package.json's. */
 export const SKIFF_VERSION = "0.1.0";
@@ -11,7 +12,7 @@ export const SKIFF_VERSION = "0.1.0";
 export const HOOK_NAMES = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"] as const;
 
 /** Build the features document (features-schema.json). */
-export function featuresDocument(opts: { version?: string } = {}): object {
+export function featuresDocument(opts: { version?: string; seccompHost?: SeccompHost } = {}): object {
   return {
     ociVersionMin: "1.0.0",
     ociVersionMax: SPEC_VERSION,
@@ -21,7 +22,7 @@ export function featuresDocument(opts: { version?: string } = {}): object {
       namespaces: [...NAMESPACE_TYPES],
       capabilities: Object.keys(CAPABILITIES),
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
-      seccomp: { enabled: false },
+      seccomp: seccompFeatures(opts.seccompHost),
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },

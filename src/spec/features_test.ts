@@ -44,7 +44,8 @@ test("contents", () => {
   expect(doc.linux.namespaces).toHaveLength(8);
   expect(doc.linux.capabilities).toHaveLength(41);
   expect(doc.linux.cgroup).toEqual({ v1: true, v2: true, systemd: false, systemdUser: false });
-  expect(doc.linux.seccomp).toEqual({ enabled: false });
+  expect(doc.linux.seccomp.enabled).toBe(true);
+  expect(doc.linux.seccomp.actions).toContain("SCMP_ACT_NOTIFY");
   expect(doc.annotations).toEqual({ "run.skiff.version": SKIFF_VERSION });
   expect((featuresDocument({ version: "9.9.9" }) as Record<string, any>).annotations["run.skiff.version"]).toBe("9.9.9");
 });
