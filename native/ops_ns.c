@@ -6,10 +6,27 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+static const char *ns_name(int type)
+{
+	switch (type) {
+	case CLONE_NEWNS: return "mount";
+	case CLONE_NEWUTS: return "uts";
+	case CLONE_NEWIPC: return "ipc";
+	case CLONE_NEWUSER: return "user";
+	case CLONE_NEWPID: return "pid";
+	case CLONE_NEWNET: return "network";
+	case CLONE_NEWCGROUP: return "cgroup";
+	case CLONE_NEWTIME: return "time";
+	}
+	return "unknown";
+}
 
 int op_setns(const struct op *o, struct err *e)
 {
@@ -18,8 +35,17 @@ int op_setns(const struct op *o, struct err *e)
 		return fail(e, errno, "open namespace %s", SETNS_PATH(o));
 	int rc = setns(fd, (int)SETNS_NSTYPE(o));
 	int saved = errno;
+	/* EINVAL mostly means a file of the wrong kind: say which kind it is. */
+	int actual = rc < 0 && saved == EINVAL ? ioctl(fd, NS_GET_NSTYPE) : -1;
 	close(fd);
-	return rc < 0 ? fail(e, saved, "join namespace %s", SETNS_PATH(o)) : 0;
+	if (rc == 0)
+		return 0;
+	if (actual == -1 && saved == EINVAL)
+		return fail(e, 0, "join namespace %s: not a namespace file", SETNS_PATH(o));
+	if (actual > 0 && actual != (int)SETNS_NSTYPE(o))
+		return fail(e, 0, "join namespace %s: it is a %s namespace, not a %s one", SETNS_PATH(o),
+			    ns_name(actual), ns_name((int)SETNS_NSTYPE(o)));
+	return fail(e, saved, "join namespace %s", SETNS_PATH(o));
 }
 
 int op_unshare(const struct op *o, struct err *e)
