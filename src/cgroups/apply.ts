@@ -6,6 +6,8 @@ import type { CgroupRecord } from "./cgroup_types";
 import type { CgroupLayout } from "./layout";
 import type { LinuxResources } from "./resources_types";
 import { ResourceError, translateV1, translateV2, type CgroupWrite, type Probe, type Translation } from "./translate";
+import { deviceFilter, programHex } from "./devices_bpf";
+import { attachDeviceFilter } from "./devices_attach";
 
 export interface ApplyOptions {
   /** linux.devices: runc allows each of them in the device cgroup */
@@ -14,6 +16,8 @@ export interface ApplyOptions {
   skipDevices?: boolean;
   warn?: (msg: string) => void;
   debug?: (msg: string) => void;
+  /** cgroup v2: loads the device filter (default: build/skiff-bpf; tests pass a fake) */
+  attachDeviceFilter?: (dir: string, hex: string) => void;
 }
 
 /** The directory of one controller ("unified" = the cgroup2 one) of a container, or undefined. */
@@ -58,9 +62,15 @@ export function translateResources(kind: CgroupLayout["kind"], rec: CgroupRecord
 export function applyResources(layout: CgroupLayout, rec: CgroupRecord, res: LinuxResources | undefined, opts: ApplyOptions = {}): Translation {
   if (layout.kind === "v2" && rec.unified) enableControllers(rec.unified, layout);
   const t = translateResources(layout.kind, rec, res, opts);
+  // cgroup v2 devices: an eBPF program from the rules (compiled first, so bad rules fail before any write)
+  const filter = layout.kind === "v2" && rec.unified && !opts.skipDevices ? deviceFilter(res?.devices ?? [], opts.devices ?? []) : undefined;
   for (const w of t.warnings) opts.warn?.(w);
   for (const d of t.debug) opts.debug?.(d);
   for (const w of t.writes) writeOne(rec, w);
+  if (filter) {
+    const attach = opts.attachDeviceFilter ?? ((dir, hex) => attachDeviceFilter(dir, hex, { warn: opts.warn, debug: opts.debug }));
+    attach(rec.unified!, programHex(filter.insns));
+  }
   return t;
 }
 

@@ -352,14 +352,7 @@ export function translateV2(res: LinuxResources | undefined, opts: TranslateOpti
   // network: v1 only
   if (res.network?.classID) throw new ResourceError(`${P}/network/classID`, "net_cls is a cgroup v1 controller; cgroup v2 has none");
   if (res.network?.priorities?.length) throw new ResourceError(`${P}/network/priorities`, "net_prio is a cgroup v1 controller; cgroup v2 has none");
-  // devices: cgroup v2 needs an eBPF program, which skiff does not load yet
-  if (!opts.skipDevices) {
-    const extra = (res.devices ?? []).findIndex((r) => !isDefaultRule(r));
-    if (extra >= 0) {
-      throw new ResourceError(`${P}/devices/${extra}`, "device rules beyond runc's defaults need an eBPF device filter on cgroup v2, which skiff does not support yet");
-    }
-    if (res.devices?.length) t.debug.push(`${P}/devices: the default device rules are not enforced on cgroup v2 yet (no eBPF device filter)`);
-  }
+  // devices: not a file on cgroup v2 but an eBPF program (devices_bpf.ts), attached by apply.ts
   // unified last: it overrides what the fields above wrote
   for (const [key, value] of Object.entries(unified)) {
     const pointer = `${P}/unified/${escapePointer(key)}`;
@@ -380,13 +373,6 @@ function v2num(n: number): string {
   if (n === 0) return "";
   if (n === -1) return "max";
   return num(n);
-}
-
-/** deny-all, or one of runc's default allowed devices: what every container gets anyway. */
-function isDefaultRule(r: DeviceRule): boolean {
-  const n = normalize(r);
-  if (n.type === "a" && !n.allow && n.major === -1 && n.minor === -1) return true;
-  return DEFAULT_DEVICE_RULES.some((d) => d.allow === n.allow && d.type === n.type && d.major === n.major && d.minor === n.minor && d.access === n.access);
 }
 
 class Builder {

@@ -266,15 +266,18 @@ describe("cgroup v2 translation", () => {
     expect(() => applyResources(layout, rec, { unified: { "memory.nope": "1" } })).toThrow("/linux/resources/unified/memory.nope: the kernel has no memory.nope file (is its controller enabled?)");
   });
 
-  test("devices: default rules are skipped (debug note), explicit ones fail", () => {
+  test("devices: compiled to an eBPF program and attached to the cgroup (devices_bpf_test.ts runs it)", () => {
     const { rec, layout } = fakeV2();
-    const debug: string[] = [];
-    const deflt = [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 1, minor: 3, access: "rwm" }, { allow: true, type: "c", major: -1, minor: -1, access: "m" }];
-    expect(applyResources(layout, rec, { devices: deflt }, { debug: (d) => debug.push(d) }).writes).toEqual([]);
-    expect(debug[0]).toContain("not enforced on cgroup v2");
-    expect(() => applyResources(layout, rec, { devices: [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 4, minor: 64, access: "rw" }] })).toThrow(
-      "/linux/resources/devices/1: device rules beyond runc's defaults need an eBPF device filter",
-    );
+    const attached: [string, string][] = [];
+    const attachDeviceFilter = (dir: string, hex: string) => attached.push([dir, hex]);
+    const rules = [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 4, minor: 64, access: "rw" }];
+    expect(applyResources(layout, rec, { devices: rules }, { attachDeviceFilter }).writes).toEqual([]);
+    expect(attached.length).toBe(1);
+    expect(attached[0]![0]).toBe(rec.unified!);
+    expect(attached[0]![1]).toMatch(/^([0-9a-f]{16})+$/);
+    applyResources(layout, rec, { devices: rules }, { attachDeviceFilter, skipDevices: true });
+    expect(attached.length).toBe(1);
+    expect(() => applyResources(layout, rec, { devices: [{ allow: true, type: "c", major: 1, minor: 1, access: "rx" }] }, { attachDeviceFilter })).toThrow("/linux/resources/devices/0: unknown device access");
   });
 
   test("no swap accounting: unlimited or zero swap is skipped, a real swap limit fails", () => {

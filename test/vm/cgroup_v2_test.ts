@@ -1,0 +1,109 @@
+// cgroup v2, in a VM: this host mounts cgroup v1 controllers (a hybrid
+// layout), so skiff's cgroup v2 code runs inside qemu (TCG) on Debian's
+// cloud kernel with cgroup_no_v1=all. test/vm/initramfs.ts builds the
+// initramfs; test/vm/v2_tests.sh is what runs inside. Every "vmtest: ok" /
+// "vmtest: FAIL" line becomes one expectation here.
+//
+// Needs root (reading /boot/vmlinuz-*, mknod in the initramfs). Missing
+// qemu or kernel: installed with apt-get; if that fails the test fails
+// (never a silent skip). SKIFF_VM_TIMEOUT (seconds) bounds the VM run.
+import { describe, expect, test } from "bun:test";
+import { spawn, spawnSync } from "bun";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { VM_DIR, buildInitramfs, findKernel } from "./initramfs";
+
+const QEMU = "qemu-system-x86_64";
+const isRoot = process.getuid?.() === 0;
+const TIMEOUT_S = Number(process.env.SKIFF_VM_TIMEOUT ?? 170);
+
+function which(cmd: string): boolean {
+  return spawnSync(["sh", "-c", `command -v ${cmd}`], { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
+}
+
+/** qemu and the kernel, installed with apt when missing; throws (fails the test) when that is impossible. */
+function ensureTools(): string {
+  const want: string[] = [];
+  if (!which(QEMU)) want.push("qemu-system-x86");
+  if (!findKernel()) want.push("linux-image-cloud-amd64");
+  if (!which("cpio")) want.push("cpio");
+  if (want.length) {
+    const r = spawnSync(["apt-get", "install", "-y", "--no-install-recommends", ...want], {
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
+    if (r.exitCode !== 0) throw new Error(`install ${want.join(" ")}: apt-get exited ${r.exitCode}: ${r.stderr.toString().trim().slice(-2000)}`);
+  }
+  const kernel = findKernel();
+  if (!which(QEMU)) throw new Error(`${QEMU} is missing after installing qemu-system-x86`);
+  if (!kernel) throw new Error("no /boot/vmlinuz-*-cloud-amd64 after installing linux-image-cloud-amd64");
+  return kernel;
+}
+
+interface VmRun {
+  output: string;
+  seconds: number;
+  timedOut: boolean;
+}
+
+async function bootVm(kernel: string, initrd: string): Promise<VmRun> {
+  const argv = [
+    QEMU,
+    "-accel", "tcg",
+    // Bun's x64 build needs AVX2: qemu's TCG "max" model has it (qemu64 has not)
+    "-cpu", "max",
+    "-m", "1024",
+    "-smp", "2",
+    "-kernel", kernel,
+    "-initrd", initrd,
+    "-append", "console=ttyS0 cgroup_no_v1=all panic=-1 quiet",
+    "-nographic",
+    "-no-reboot",
+    "-nodefaults",
+    "-serial", "stdio",
+  ];
+  const start = Date.now();
+  const proc = spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    proc.kill("SIGKILL");
+  }, TIMEOUT_S * 1000);
+  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  await proc.exited;
+  clearTimeout(timer);
+  return { output: out + (err ? `\n[qemu stderr]\n${err}` : ""), seconds: (Date.now() - start) / 1000, timedOut };
+}
+
+describe("cgroup v2 (qemu VM)", () => {
+  // Not root: skipped, and the name says why.
+  const vmTest = isRoot ? test : test.skip;
+  vmTest(
+    isRoot ? "skiff's cgroup v2 support inside a VM" : "skiff's cgroup v2 support inside a VM (skipped: needs root to read /boot/vmlinuz-* and make device nodes)",
+    async () => {
+      const kernel = ensureTools();
+      const built = buildInitramfs(kernel);
+      const vm = await bootVm(kernel, built.path);
+      // eslint-disable-next-line no-control-regex
+      const log = vm.output.replace(/\r/g, "").replace(/\x1b(\[[0-9;?]*[A-Za-z]|c)/g, "");
+      writeFileSync(join(VM_DIR, "last-run.log"), log);
+      const results = [...log.matchAll(/^vmtest: (ok|FAIL) (\S+?)(?::\s(.*))?$/gm)].map((m) => ({ ok: m[1] === "ok", name: m[2]!, why: m[3] ?? "" }));
+      const summary = /^vmtest: (\d+) passed, (\d+) failed$/m.exec(log);
+      const booted = /^vm: booted in (\S+)s/m.exec(log)?.[1];
+      console.log(
+        `vm: ${built.cached ? "cached" : "new"} initramfs, kernel ${kernel}, boot ${booted ?? "?"}s (guest uptime), whole run ${vm.seconds.toFixed(1)}s; ` +
+          (summary ? `${summary[1]} passed, ${summary[2]} failed` : "no summary") +
+          ` (log: ${join(VM_DIR, "last-run.log")})`,
+      );
+      for (const r of results.filter((r) => !r.ok)) console.log(`  FAIL ${r.name}: ${r.why}`);
+      if (vm.timedOut) throw new Error(`the VM did not power off within ${TIMEOUT_S}s; last output:\n${log.slice(-3000)}`);
+      if (!summary) throw new Error(`no "vmtest: N passed, N failed" line in the VM output:\n${log.slice(-3000)}`);
+      expect(results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.why}`)).toEqual([]);
+      expect(Number(summary[2])).toBe(0);
+      expect(Number(summary[1])).toBe(results.length);
+      expect(results.length).toBeGreaterThan(30);
+    },
+    (TIMEOUT_S + 60) * 1000,
+  );
+});
