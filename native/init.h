@@ -50,6 +50,12 @@ int sync_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int sync_wait_go(void);
 int sync_read_payload(char **out);
 
+/* ops_tty.c: the pty master's way out, and the foreground relay */
+#include <sys/types.h>
+extern int tty_relay_fd; /* parent stage's end, set only for a foreground terminal */
+void tty_after_clone(int child); /* each side closes the other's end */
+void tty_relay(pid_t child) __attribute__((noreturn));
+
 #define DECLARE_OP(UP, name) int op_##name(const struct op *, struct err *);
 OP_TABLE(DECLARE_OP)
 #undef DECLARE_OP

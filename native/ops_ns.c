@@ -79,6 +79,8 @@ static void wait_and_exit(pid_t child, int subreaper)
 	for (int s = 1; s < NSIG; s++)
 		if (s != SIGCHLD && s != SIGKILL && s != SIGSTOP)
 			signal(s, SIG_IGN);
+	if (tty_relay_fd >= 0)
+		tty_relay(child); /* a terminal: relay it on the caller's stdio */
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	for (int fd = 0; fd < 3 && devnull >= 0; fd++)
 		dup2(devnull, fd); /* don't hold the caller's pipes open */
@@ -100,6 +102,7 @@ int op_clone(const struct op *o, struct err *e)
 	long pid = syscall(SYS_clone, (unsigned long)CLONE_FLAGS(o) | SIGCHLD, NULL, NULL, NULL, 0);
 	if (pid < 0)
 		return fail(e, errno, "clone container process");
+	tty_after_clone(pid == 0);
 	if (pid == 0) {
 		/* Wait until skiff has written id maps and joined the cgroup. */
 		if (sync_wait_go() < 0)
@@ -146,4 +149,16 @@ int op_session_keyring(const struct op *o, struct err *e)
 	if (syscall(SYS_keyctl, 1, SESSION_KEYRING_NAME(o), 0, 0, 0) < 0)
 		return fail(e, errno, "join session keyring %s", SESSION_KEYRING_NAME(o));
 	return 0;
+}
+
+int op_join_cgroup(const struct op *o, struct err *e)
+{
+	int fd = open(JOIN_CGROUP_PROCS(o), O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(e, errno, "join cgroup: open %s", JOIN_CGROUP_PROCS(o));
+	/* "0" is the writing process itself. */
+	ssize_t n = write(fd, "0", 1);
+	int saved = errno;
+	close(fd);
+	return n != 1 ? fail(e, saved, "join cgroup: write %s", JOIN_CGROUP_PROCS(o)) : 0;
 }

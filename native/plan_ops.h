@@ -293,6 +293,12 @@
 #define UNSHARE_NINTS 1
 #define UNSHARE_NSTRS 0
 
+/* before clone: move this process into a cgroup (write 0 to its cgroup.procs); the container is born in it */
+#define OP_JOIN_CGROUP 45
+#define JOIN_CGROUP_PROCS(o) ((o)->s[0])
+#define JOIN_CGROUP_NINTS 0
+#define JOIN_CGROUP_NSTRS 1
+
 /* seccomp(SECCOMP_SET_MODE_FILTER, flags) with a BPF program (hex); with NEW_LISTENER send the fd to the listener */
 #define OP_SECCOMP 43
 #define SECCOMP_FLAGS(o) ((o)->i[0])
@@ -306,6 +312,22 @@
 #define SECCOMP_LISTENER_POINT(o) ((o)->s[1])
 #define SECCOMP_LISTENER_NINTS 0
 #define SECCOMP_LISTENER_NSTRS 2
+
+/* before clone: connect to --console-socket, or (relay) make a socketpair so the parent stage gets the pty master and relays it */
+#define OP_CONSOLE_SOCKET 60
+#define CONSOLE_SOCKET_RELAY(o) ((o)->i[0])
+#define CONSOLE_SOCKET_PATH(o) ((o)->s[0])
+#define CONSOLE_SOCKET_NINTS 1
+#define CONSOLE_SOCKET_NSTRS 1
+
+/* pty from the container's /dev/ptmx (peer by TIOCGPTPEER): size, /dev/console bind, master sent, slave as stdio and controlling tty */
+#define OP_TERMINAL 61
+#define TERMINAL_HEIGHT(o) ((o)->i[0])
+#define TERMINAL_WIDTH(o) ((o)->i[1])
+#define TERMINAL_UID(o) ((o)->i[2])
+#define TERMINAL_CONSOLE(o) ((o)->i[3])
+#define TERMINAL_NINTS 4
+#define TERMINAL_NSTRS 0
 
 #define OP_TABLE(X) \
   X(UNSHARE_TIME, unshare_time) \
@@ -350,7 +372,10 @@
   X(EXEC, exec) \
   X(SESSION_KEYRING, session_keyring) \
   X(UNSHARE, unshare) \
+  X(JOIN_CGROUP, join_cgroup) \
   X(SECCOMP, seccomp) \
-  X(SECCOMP_LISTENER, seccomp_listener)
+  X(SECCOMP_LISTENER, seccomp_listener) \
+  X(CONSOLE_SOCKET, console_socket) \
+  X(TERMINAL, terminal)
 
 #endif

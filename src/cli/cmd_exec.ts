@@ -5,18 +5,16 @@ import type { Command } from "./main";
 import { UsageError } from "../errors";
 import { execContainer } from "../container/exec";
 import { preservedFds } from "./fds";
-
-// Signals an attached exec passes on to the process, as runc does.
-const FORWARDED = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGWINCH", "SIGCONT", "SIGALRM", "SIGPIPE"] as const;
+import { forwardSignals } from "./signals";
 
 const USAGE = "skiff exec [command options] <container-id> <command> [command options]  ||  -p process.json <container-id>";
 
 export const command: Command = {
   flags: {
-    "console-socket": { kind: "string", help: "path to an AF_UNIX socket which will receive the pty master (not supported yet)" },
+    "console-socket": { kind: "string", help: "path to an AF_UNIX socket which will receive the pty master (with --tty and --detach)" },
     cwd: { kind: "string", help: "current working directory in the container" },
     env: { kind: "list", short: "e", help: "set environment variables (repeatable)" },
-    tty: { kind: "bool", short: "t", help: "allocate a pseudo-TTY (not supported yet)" },
+    tty: { kind: "bool", short: "t", help: "allocate a pseudo-TTY" },
     user: { kind: "string", short: "u", help: "UID (format: <uid>[:<gid>]), or a name from the container's /etc/passwd" },
     "additional-gids": { kind: "list", short: "g", help: "additional gids (repeatable)" },
     process: { kind: "string", short: "p", help: "path to the process.json" },
@@ -36,24 +34,12 @@ export const command: Command = {
     const f = p.flags;
     const [id, ...args] = p.args;
     if (!id) throw new UsageError(`expected at least 1 argument (container id): usage: ${USAGE}`);
-    if (f.tty) throw new UsageError("exec: a terminal is not supported yet (from --tty): run without -t");
-    if (f["console-socket"] !== undefined) throw new UsageError("exec: a console socket is not supported yet (from --console-socket)");
     const list = (name: string) => (f[name] as string[] | undefined) ?? [];
     const detach = Boolean(f.detach);
     // Handlers first: a signal that comes while the process starts must not
     // kill skiff and leave the process behind. It is passed on once the pid is known.
-    let target = 0;
-    const pending: NodeJS.Signals[] = [];
-    const forward = (sig: NodeJS.Signals) => {
-      if (!target) return void pending.push(sig);
-      try {
-        process.kill(target, sig);
-      } catch {
-        // already gone: the exit status is on its way
-      }
-    };
-    if (!detach) for (const sig of FORWARDED) process.on(sig, forward);
-    const { pid, init } = execContainer({
+    const signals = detach ? undefined : forwardSignals();
+    const { pid, init, terminal } = execContainer({
       root: g.root,
       id,
       args,
@@ -71,10 +57,11 @@ export const command: Command = {
       ignorePaused: Boolean(f["ignore-paused"]),
       apparmor: f.apparmor as string | undefined,
       processLabel: f["process-label"] as string | undefined,
+      tty: Boolean(f.tty),
+      consoleSocket: f["console-socket"] as string | undefined,
     });
     if (detach) return 0;
-    target = pid;
-    for (const sig of pending.splice(0)) forward(sig);
+    signals?.start(pid, { terminal });
     return await init.proc.exited;
   },
 };

@@ -15,6 +15,7 @@ import { InitChannel } from "../helper/init_channel";
 import { killAndWait } from "./create";
 import { execProcess, type ExecOverrides } from "./process_json";
 import { deriveStatus, processStartTime, readState } from "./state";
+import { checkTerminal } from "./terminal";
 
 export interface ExecOptions extends ExecOverrides {
   root: string;
@@ -27,12 +28,15 @@ export interface ExecOptions extends ExecOverrides {
   ignorePaused: boolean;
   apparmor?: string;
   processLabel?: string;
+  consoleSocket?: string;
 }
 
 export interface Execed {
   pid: number;
   /** skiff-init's parent stage: in the foreground it exits with the process's status */
   init: InitChannel;
+  /** the process has a pty (relayed by skiff-init's parent stage when attached) */
+  terminal: boolean;
 }
 
 export function execContainer(opts: ExecOptions): Execed {
@@ -50,6 +54,7 @@ export function execContainer(opts: ExecOptions): Execed {
     const from = (field: string) => `--process ${opts.processFile}: /${field}`;
     checkSecurityModules(proc.apparmorProfile, proc.selinuxLabel, from("apparmorProfile"), from("selinuxLabel"));
   }
+  const consoleSocket = checkTerminal({ terminal: Boolean(proc.terminal), detach: opts.detach, consoleSocket: opts.consoleSocket });
   const cgroupDirs = execCgroups(state.cgroup, opts.cgroups);
   const joined = namespacesToJoin(state.pid);
   const ops = compileExecPlan(proc, {
@@ -59,6 +64,7 @@ export function execContainer(opts: ExecOptions): Execed {
     userFirst: process.geteuid?.() !== 0,
     preserveFds: opts.preserveFds,
     denySetgroups: joined.user !== undefined && setgroupsDenied(state.pid),
+    consoleSocket,
   });
 
   const init = InitChannel.start(encodePlan(ops), { preserveFds: opts.preserveFds });
@@ -89,7 +95,7 @@ export function execContainer(opts: ExecOptions): Execed {
     throw e;
   }
   init.close();
-  return { pid, init };
+  return { pid, init, terminal: Boolean(proc.terminal) };
 }
 
 /** process from the bundle's config.json as it is now, if it is readable and valid. */

@@ -19,6 +19,8 @@ export interface ExecOverrides {
   additionalGids: string[];
   caps: string[];
   noNewPrivs?: boolean;
+  /** --tty (ignored with --process, as by runc) */
+  tty?: boolean;
 }
 
 /** The container's process as exec runs it, after every override. */
@@ -37,13 +39,12 @@ export function execProcess(config: Spec, rootfs: string, o: ExecOverrides & { b
     if (!base) throw new UsageError("exec: the container's config has no process: use --process");
     proc = structuredClone(base);
     proc.args = o.args;
-    proc.terminal = false;
+    proc.terminal = Boolean(o.tty);
     // Config's attributes of the first process only.
     delete proc.execCPUAffinity;
     delete proc.oomScoreAdj;
   }
   if (!proc.args?.length) throw new UsageError("exec: args must not be empty: give a command after the container id, or --process");
-  if (proc.terminal) throw new UsageError(`exec: terminal is not supported yet (from --process ${o.processFile}: /terminal)`);
 
   if (o.cwd !== undefined) {
     if (!o.cwd.startsWith("/")) throw new UsageError(`exec: cwd ${JSON.stringify(o.cwd)} must be an absolute path (from --cwd)`);

@@ -4,13 +4,9 @@ import { existsSync } from "node:fs";
 import { SpecError, type SpecIssue } from "../errors";
 import type { Spec } from "../spec/types";
 
-export function checkSupported(spec: Spec, opts: { consoleSocket?: string }): void {
+export function checkSupported(spec: Spec, _opts: { consoleSocket?: string } = {}): void {
   const issues: SpecIssue[] = [];
   const linux = spec.linux ?? {};
-  if (spec.process?.terminal) issues.push({ pointer: "/process/terminal", message: "terminal is not supported yet (use terminal: false)" });
-  if (opts.consoleSocket && !spec.process?.terminal) {
-    issues.push({ pointer: "/process/terminal", message: "--console-socket needs process.terminal to be true" });
-  }
   if (linux.intelRdt) issues.push({ pointer: "/linux/intelRdt", message: "intelRdt is not supported" });
   if (linux.netDevices && Object.keys(linux.netDevices).length) issues.push({ pointer: "/linux/netDevices", message: "netDevices is not supported" });
   if (linux.memoryPolicy) issues.push({ pointer: "/linux/memoryPolicy", message: "memoryPolicy is not supported yet" });

@@ -17,7 +17,7 @@
 import type { Op } from "./ops";
 import { joinList } from "./ops";
 import type { Process } from "../spec/types";
-import { capMask } from "./compile";
+import { capMask, consoleSocketOp, terminalOp } from "./compile";
 import { processAttributePlan } from "./process_attrs";
 
 /** Namespace names as in /proc/PID/ns, in the order they are joined. */
@@ -47,10 +47,14 @@ export interface ExecPlanOptions {
   userFirst?: boolean;
   /** setgroups(2) is denied in the joined user namespace */
   denySetgroups?: boolean;
+  /** with proc.terminal: where the pty master goes (else the foreground parent stage relays it) */
+  consoleSocket?: string;
 }
 
 export function compileExecPlan(proc: Process, opts: ExecPlanOptions): Op[] {
   const ops: Op[] = [];
+  // Before any namespace is joined: the socket's path is the host's.
+  if (proc.terminal) ops.push(consoleSocketOp(opts.consoleSocket));
   // Everything processAttributePlan makes is inherited by the clone; the
   // final cpu affinity comes after the cgroup join, in the child.
   ops.push(...processAttributePlan(proc));
@@ -64,6 +68,9 @@ export function compileExecPlan(proc: Process, opts: ExecPlanOptions): Op[] {
   // The child, after skiff joined it to the container's cgroup.
   ops.push({ op: "setsid", origin: "" });
   if (!opts.noNewKeyring) ops.push({ op: "session_keyring", name: `_ses.${opts.id}`, origin: "--no-new-keyring" });
+  // The pty from the container's devpts (/dev/ptmx after the mount
+  // namespace was joined), before the user switch, as runc's setns init.
+  if (proc.terminal) ops.push(terminalOp(proc, { console: false }));
   ops.push({ op: "umask", mask: proc.user.umask ?? 0o022, origin: "/process/user/umask" });
   const caps = proc.capabilities ?? {};
   ops.push({ op: "bounding", keep: capMask(caps.bounding), origin: "/process/capabilities/bounding" });

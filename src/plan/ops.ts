@@ -58,8 +58,12 @@ export const OPS = [
   { code: 42, name: "session_keyring", ints: [], strs: ["name"], doc: "join a new session keyring, so the container sees none of the host's keys" },
   { code: 41, name: "unshare", ints: ["flags"], strs: [], doc: "unshare(2) after the cgroup is joined (cgroup namespace)" },
   // seccomp (owner: src/seccomp/**, native/ops_seccomp.c)
+  { code: 45, name: "join_cgroup", ints: [], strs: ["procs"], doc: "before clone: move this process into a cgroup (write 0 to its cgroup.procs); the container is born in it" },
   { code: 43, name: "seccomp", ints: ["flags"], strs: ["program"], doc: "seccomp(SECCOMP_SET_MODE_FILTER, flags) with a BPF program (hex); with NEW_LISTENER send the fd to the listener" },
   { code: 44, name: "seccomp_listener", ints: [], strs: ["path", "point"], doc: "connect to the seccomp listenerPath while the host is visible; report point and take the container process state" },
+  // terminals (owner: native/ops_tty.c)
+  { code: 60, name: "console_socket", ints: ["relay"], strs: ["path"], doc: "before clone: connect to --console-socket, or (relay) make a socketpair so the parent stage gets the pty master and relays it" },
+  { code: 61, name: "terminal", ints: ["height", "width", "uid", "console"], strs: [], doc: "pty from the container's /dev/ptmx (peer by TIOCGPTPEER): size, /dev/console bind, master sent, slave as stdio and controlling tty" },
 ] as const satisfies readonly OpDef[];
 
 export type OpName = (typeof OPS)[number]["name"];

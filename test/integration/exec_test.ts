@@ -230,7 +230,7 @@ describe("exec's process", () => {
   );
 
   test(
-    "-p process.json, and terminal: true in it is refused",
+    "-p process.json, and terminal: true in it needs a console socket to detach",
     () => {
       const dir = tempDir("skiff-exec-proc-");
       const file = join(dir, "process.json");
@@ -244,9 +244,9 @@ describe("exec's process", () => {
       expect(all.env.env).toEqual(["HOME=/home/tester", "PATH=/bin", "X=1"]);
       expect(all.rlimits.RLIMIT_NOFILE).toEqual({ soft: 1024, hard: 1024 }); // the container's: the file has none
       writeFileSync(file, JSON.stringify({ terminal: true, user: { uid: 0, gid: 0 }, args: ["/probe", "ids"], cwd: "/" }));
-      const tty = skiff(["exec", "-p", file, main.id], { root });
+      const tty = skiff(["exec", "-d", "-p", file, main.id], { root });
       expect(tty.code).toBe(1);
-      expect(tty.stderr).toContain("terminal is not supported yet");
+      expect(tty.stderr).toContain("cannot allocate tty if skiff will detach without setting console socket");
       writeFileSync(file, JSON.stringify({ user: { uid: 0, gid: 0 }, args: [], cwd: "relative" }));
       const bad = skiff(["exec", "-p", file, main.id], { root });
       expect(bad.code).toBe(1);
@@ -258,12 +258,12 @@ describe("exec's process", () => {
   test(
     "flags that cannot be honoured yet fail clearly",
     () => {
-      const tty = skiff(["exec", "-t", main.id, "/probe", "ids"], { root });
+      const tty = skiff(["exec", "-t", "-d", main.id, "/probe", "ids"], { root });
       expect(tty.code).toBe(1);
-      expect(tty.stderr).toContain("not supported yet (from --tty)");
+      expect(tty.stderr).toContain("cannot allocate tty if skiff will detach without setting console socket");
       const sock = skiff(["exec", "--console-socket", "/tmp/x.sock", main.id, "/probe", "ids"], { root });
       expect(sock.code).toBe(1);
-      expect(sock.stderr).toContain("not supported yet (from --console-socket)");
+      expect(sock.stderr).toContain("cannot use console socket if skiff will not detach or allocate tty");
       if (!existsSync("/sys/kernel/security/apparmor")) {
         const aa = skiff(["exec", "--apparmor", "docker-default", main.id, "/probe", "ids"], { root });
         expect(aa.code).toBe(1);
