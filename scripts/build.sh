@@ -9,4 +9,4 @@ $BUN scripts/gen_header.ts --check
 make -s -C native OUT=../build/skiff-init
 # --bytecode: no parsing at start-up (about 10 ms less per command)
 $BUN build --compile --minify --bytecode --outfile build/skiff src/skiff.ts >/dev/null
-echo "built build/skiff and build/skiff-init"
+echo "built build/skiff, build/skiff-init and build/skiff-bpf"

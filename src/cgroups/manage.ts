@@ -53,16 +53,6 @@ function copyCpuset(dir: string): void {
   }
 }
 
-export function joinCgroups(rec: CgroupRecord, pid: number): void {
-  for (const dir of Object.values(rec.paths)) {
-    try {
-      writeFileSync(join(dir, "cgroup.procs"), String(pid));
-    } catch (e) {
-      throw new SystemError("join cgroup", describeErrno(e), dir);
-    }
-  }
-}
-
 /** Pids in the container's cgroup (read from one hierarchy that has them). */
 export function cgroupPids(rec: CgroupRecord): number[] {
   const dir = rec.paths["pids"] ?? rec.unified ?? Object.values(rec.paths)[0];

@@ -1,3 +1,4 @@
+import { writeOut } from "../util/output";
 import type { Command } from "./main";
 import { requireId } from "./main";
 import { parseDurationMs } from "../cgroups/units";
@@ -12,10 +13,10 @@ export const command: Command = {
   async run(p, g) {
     const id = requireId(p, "skiff events [--stats] [--interval 5s] <container-id>");
     if (p.flags.stats) {
-      process.stdout.write(statsEvent(g.root, id) + "\n");
+      writeOut(statsEvent(g.root, id) + "\n");
       return 0;
     }
     const intervalMs = parseDurationMs((p.flags.interval as string | undefined) ?? "5s", "interval");
-    return streamEvents(g.root, id, { intervalMs, write: (line) => process.stdout.write(line + "\n") });
+    return streamEvents(g.root, id, { intervalMs, write: (line) => writeOut(line + "\n") });
   },
 };

@@ -1,3 +1,4 @@
+import { writeOut } from "../util/output";
 import type { Command } from "./main";
 import { featuresDocument } from "../spec/features";
 
@@ -5,7 +6,7 @@ export const command: Command = {
   flags: {},
   usage: "",
   run() {
-    process.stdout.write(JSON.stringify(featuresDocument(), null, 4) + "\n");
+    writeOut(JSON.stringify(featuresDocument(), null, 4) + "\n");
     return 0;
   },
 };

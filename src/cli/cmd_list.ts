@@ -1,3 +1,4 @@
+import { writeOut } from "../util/output";
 import { readdirSync } from "node:fs";
 import type { Command } from "./main";
 import { UsageError } from "../errors";
@@ -27,13 +28,13 @@ export const command: Command = {
       }
     });
     if (p.flags.quiet) {
-      process.stdout.write(rows.map((r) => `${r.id}\n`).join(""));
+      writeOut(rows.map((r) => `${r.id}\n`).join(""));
     } else if (format === "json") {
-      process.stdout.write(JSON.stringify(rows) + "\n");
+      writeOut(JSON.stringify(rows) + "\n");
     } else {
       const table = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...rows.map((r) => [r.id, r.pid, r.status, r.bundle, r.created, r.owner || "root"].map(String))];
       const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
-      process.stdout.write(table.map((row) => row.map((cell, c) => cell.padEnd(widths[c]! + 3)).join("").trimEnd() + "\n").join(""));
+      writeOut(table.map((row) => row.map((cell, c) => cell.padEnd(widths[c]! + 3)).join("").trimEnd() + "\n").join(""));
     }
     return 0;
   },

@@ -1,3 +1,4 @@
+import { writeOut } from "../util/output";
 import { readFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import type { Command } from "./main";
@@ -35,11 +36,12 @@ export const command: Command = {
       bundle,
       fifo: containerPaths(g.root, id).fifo,
       id,
+      cgroupProcs: Object.values(paths).map((dir) => `${dir}/cgroup.procs`),
       noPivot: Boolean(p.flags["no-pivot"]),
       preserveFds: (p.flags["preserve-fds"] as number | undefined) ?? 0,
       host: gatherHostFacts(layout, { cgroup: { paths, created: [] }, cgroupNs }),
     });
-    process.stdout.write(printPlan(ops));
+    writeOut(printPlan(ops));
     return 0;
   },
 };

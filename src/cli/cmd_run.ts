@@ -4,9 +4,8 @@ import { CREATE_FLAGS, createOptions } from "./create_flags";
 import { createContainer } from "../container/create";
 import { releaseFifo } from "../container/start";
 import { deleteContainer } from "../container/delete";
-
-// Signals a foreground `run` passes on to the container, as runc does.
-const FORWARDED = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGWINCH", "SIGCONT", "SIGALRM", "SIGPIPE"] as const;
+import { logPhase } from "./log";
+import { forwardSignals } from "./signals";
 
 export const command: Command = {
   flags: {
@@ -20,26 +19,23 @@ export const command: Command = {
     const id = requireId(p, "skiff run [options] <container-id>");
     const detach = Boolean(p.flags.detach);
     const opts = { ...createOptions(p, g.root, id), foreground: !detach, subreaper: !p.flags["no-subreaper"] };
+    // Attached: every signal goes to the container's process (queued until its pid is known).
+    const signals = detach ? undefined : forwardSignals();
     const created = createContainer(opts);
     const pid = created.state.pid;
     try {
-      for (const sig of FORWARDED) {
-        process.on(sig, () => {
-          try {
-            process.kill(pid, sig);
-          } catch {
-            // already gone: the exit status is on its way
-          }
-        });
-      }
+      signals?.start(pid, { terminal: Boolean(created.state.config.process?.terminal) });
       releaseFifo(created.state, created.paths);
     } catch (e) {
       deleteContainer(g.root, id, { force: true });
       throw e;
     }
     if (detach) return 0;
+    logPhase("started");
     const code = await created.init.proc.exited;
+    logPhase("container exited");
     if (!p.flags.keep) deleteContainer(g.root, id, { force: true });
+    logPhase("deleted");
     return code;
   },
 };

@@ -1,3 +1,4 @@
+import { writeOut } from "../util/output";
 import type { Command } from "./main";
 import { requireId } from "./main";
 import { deriveStatus, ociState, readState } from "../container/state";
@@ -7,7 +8,7 @@ export const command: Command = {
   usage: "<container-id>",
   run(p, g) {
     const { state, paths } = readState(g.root, requireId(p, "skiff state <container-id>"));
-    process.stdout.write(JSON.stringify(ociState(state, deriveStatus(state, paths)), null, 2) + "\n");
+    writeOut(JSON.stringify(ociState(state, deriveStatus(state, paths)), null, 2) + "\n");
     return 0;
   },
 };

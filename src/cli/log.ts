@@ -1,5 +1,6 @@
 // --log and --log-format: runc's log lines, which engines read to learn why
 // a command failed. Errors always go to stderr as one line as well.
+import { writeErr } from "../util/output";
 import { appendFileSync } from "node:fs";
 
 export interface LogConfig {
@@ -32,16 +33,21 @@ function write(level: Level, msg: string): void {
 
 export function logError(msg: string): void {
   write("error", msg);
-  process.stderr.write(`skiff: ${msg}\n`);
+  writeErr(`skiff: ${msg}\n`);
 }
 
 export function logWarning(msg: string): void {
   write("warning", msg);
-  process.stderr.write(`skiff: warning: ${msg}\n`);
+  writeErr(`skiff: warning: ${msg}\n`);
 }
 
 export function logDebug(msg: string): void {
   if (!config.debug) return;
   write("debug", msg);
-  if (!config.file) process.stderr.write(`skiff: debug: ${msg}\n`);
+  if (!config.file) writeErr(`skiff: debug: ${msg}\n`);
+}
+
+/** --debug: where the time goes (ms since skiff started). */
+export function logPhase(name: string): void {
+  if (config.debug) logDebug(`${name} at ${performance.now().toFixed(1)} ms`);
 }

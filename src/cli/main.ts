@@ -1,8 +1,9 @@
 // skiff's entry point: global flags, then one command. Each command lives in
 // its own module, imported only when used, so `state` and `kill` stay fast.
+import { writeOut } from "../util/output";
 import { SkiffError, UsageError } from "../errors";
 import { parseArgs, helpText, type FlagDefs, type Parsed } from "./args";
-import { configureLog, logError } from "./log";
+import { configureLog, logError, logPhase } from "./log";
 import { DEFAULT_ROOT } from "../container/paths";
 
 export interface Globals {
@@ -47,6 +48,7 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   update: () => import("./cmd_update"),
   events: () => import("./cmd_events"),
   exec: () => import("./cmd_exec"),
+  ps: () => import("./cmd_ps"),
 };
 
 const SUMMARY = `skiff: an OCI container runtime (runtime-spec 1.3) with runc's command line
@@ -58,6 +60,7 @@ commands:
    start     execute the user-defined process in a created container
    run       create and run a container
    exec      execute new process inside the container
+   ps        ps displays the processes running inside a container
    state     output the state of a container
    kill      send a signal to the container's init process
    delete    delete any resources held by the container
@@ -84,24 +87,26 @@ export async function main(argv: string[]): Promise<number> {
     if (f.version) {
       const { SKIFF_VERSION } = await import("../spec/features");
       const { SPEC_VERSION } = await import("../spec/types");
-      process.stdout.write(`skiff version ${SKIFF_VERSION}\nspec: ${SPEC_VERSION}\nbun: ${Bun.version}\n`);
+      writeOut(`skiff version ${SKIFF_VERSION}\nspec: ${SPEC_VERSION}\nbun: ${Bun.version}\n`);
       return 0;
     }
     [command = ""] = global.args;
     if (f.help || !command || command === "help") {
-      process.stdout.write(SUMMARY + helpText(GLOBAL_FLAGS) + "\n");
+      writeOut(SUMMARY + helpText(GLOBAL_FLAGS) + "\n");
       return command || f.help ? 0 : 1;
     }
     if (f["systemd-cgroup"]) throw new UsageError("systemd cgroup driver is not supported yet (from --systemd-cgroup): use the cgroupfs driver");
     const load = COMMANDS[command];
     if (!load) throw new UsageError(`no such command: ${command}`);
+    logPhase(`skiff started`);
     const { command: cmd } = await load();
+    logPhase(`${command} loaded`);
     const rest = global.args.slice(1);
     // For exec, a -h after the container id belongs to the command it runs.
     const end = cmd.stopAtFirstArg ? rest.findIndex((a) => !a.startsWith("-")) : -1;
     const flagPart = end >= 0 ? rest.slice(0, end) : rest;
     if (flagPart.includes("--help") || flagPart.includes("-h")) {
-      process.stdout.write(`usage: skiff ${command} ${cmd.usage}\n\noptions:\n${helpText(cmd.flags)}\n`);
+      writeOut(`usage: skiff ${command} ${cmd.usage}\n\noptions:\n${helpText(cmd.flags)}\n`);
       return 0;
     }
     const parsed = parseArgs(rest, cmd.flags, { stopAtFirstArg: cmd.stopAtFirstArg });

@@ -10,10 +10,10 @@ import { compilePlan } from "../plan/compile";
 import { encodePlan } from "../plan/encode";
 import type { Op } from "../plan/ops";
 import { detectLayout } from "../cgroups/layout";
-import { createCgroups, joinCgroups, removeCgroups } from "../cgroups/manage";
+import { createCgroups, removeCgroups } from "../cgroups/manage";
 import { applyResources } from "../cgroups/apply";
 import type { LinuxResources } from "../cgroups/resources_types";
-import { logDebug, logWarning } from "../cli/log";
+import { logDebug, logPhase, logWarning } from "../cli/log";
 import type { CgroupRecord } from "../cgroups/cgroup_types";
 import { InitChannel } from "../helper/init_channel";
 import { runHooks, type HookState } from "../hooks/run_hooks";
@@ -22,6 +22,7 @@ import { checkId, containerPaths, type ContainerPaths } from "./paths";
 import { gatherHostFacts } from "./host_facts";
 import { processStartTime, writeState, type ContainerState } from "./state";
 import { checkSupported } from "./supported";
+import { checkTerminal } from "./terminal";
 import { SECCOMP_LISTENER_POINT, listenerState } from "../seccomp/plan";
 import { withHome } from "./home_env";
 
@@ -50,7 +51,9 @@ export function createContainer(opts: CreateOptions): Created {
   if (idProblem) throw new StateError(idProblem);
   const bundle = resolve(opts.bundle);
   const { spec } = loadSpec(bundle);
+  logPhase("config read and validated");
   checkSupported(spec, { consoleSocket: opts.consoleSocket });
+  const consoleSocket = checkTerminal({ terminal: Boolean(spec.process?.terminal), detach: !opts.foreground, consoleSocket: opts.consoleSocket });
   const rootfs = resolveRootfs(spec, bundle);
   const proc = spec.process!;
   proc.env = withHome(proc.env ?? [], { rootfs, uid: proc.user.uid });
@@ -72,7 +75,7 @@ export function createContainer(opts: CreateOptions): Created {
     // mkfifo applies the umask (0o022 leaves 0o600): a container user other
     // than root must be able to open the fifo for writing, as under runc.
     chmodSync(paths.fifo, 0o622);
-    return createLocked({ spec, bundle, rootfs, paths, opts, undo });
+    return createLocked({ spec, bundle, rootfs, paths, opts: { ...opts, consoleSocket }, undo });
   } catch (e) {
     undo.run();
     throw e;
@@ -90,12 +93,14 @@ function createLocked(c: {
   const { spec, opts, undo } = c;
   const linux = spec.linux ?? {};
   const namespaces = linux.namespaces ?? [];
+  logPhase("config loaded");
   const layout = detectLayout();
   const cgroup: CgroupRecord = createCgroups(layout, { cgroupsPath: linux.cgroupsPath || opts.id });
   undo.push(() => removeCgroups(cgroup));
   // Limits are in place before the container's process joins the cgroup.
   applyResources(layout, cgroup, linux.resources as LinuxResources | undefined, { devices: linux.devices, warn: logWarning, debug: logDebug });
 
+  logPhase("cgroups ready");
   const host = gatherHostFacts(layout, { cgroup, cgroupNs: namespaces.some((n) => n.type === "cgroup" && !n.path) });
   const hookState: HookState = { ociVersion: spec.ociVersion, id: opts.id, status: "created", bundle: c.bundle, annotations: spec.annotations };
   const ops = compilePlan(spec, {
@@ -103,15 +108,19 @@ function createLocked(c: {
     bundle: c.bundle,
     fifo: c.paths.fifo,
     id: opts.id,
+    cgroupProcs: Object.values(cgroup.paths).map((dir) => `${dir}/cgroup.procs`),
     noPivot: opts.noPivot,
     noNewKeyring: opts.noNewKeyring,
     denySetgroups: process.getuid?.() !== 0,
     preserveFds: opts.preserveFds,
     foreground: opts.foreground,
     subreaper: opts.subreaper,
+    consoleSocket: opts.consoleSocket,
     host,
   });
+  logPhase("plan compiled");
   const init = InitChannel.start(encodePlan(ops), { preserveFds: opts.preserveFds ?? 0 });
+  logPhase("skiff-init spawned");
   undo.push(() => init.close());
   let pid = 0;
   undo.push(() => killAndWait(pid));
@@ -121,10 +130,10 @@ function createLocked(c: {
     if (msg.kind === "eof") throw new HelperError("create container: skiff-init exited without a reason");
     if (msg.kind === "error") throw helperError(msg, ops);
     if (msg.kind === "pid") {
+      logPhase(`container process ${msg.pid} cloned`);
       pid = msg.pid;
       hookState.pid = pid;
       writeIdMaps(pid, spec);
-      joinCgroups(cgroup, pid);
       init.go();
       continue;
     }
@@ -144,6 +153,7 @@ function createLocked(c: {
     }
     if (msg.name === "ready") break;
   }
+  logPhase("container ready");
 
   const startTime = processStartTime(pid);
   if (!startTime) throw new HelperError("create container: the container process exited before it was ready");

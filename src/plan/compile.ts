@@ -28,6 +28,8 @@ export interface CompileOptions {
   bundle: string; // absolute host path, for relative bind sources
   fifo: string; // absolute host path of exec.fifo
   id: string;
+  /** cgroup.procs files of the container's cgroups, one per hierarchy */
+  cgroupProcs?: string[];
   noPivot?: boolean;
   noNewKeyring?: boolean;
   /** an unprivileged caller's user namespace: setgroups(2) is denied there */
@@ -36,6 +38,8 @@ export interface CompileOptions {
   /** run in the foreground: the parent stage waits and returns the status */
   foreground?: boolean;
   subreaper?: boolean;
+  /** with process.terminal: where the pty master goes (else the foreground parent stage relays it) */
+  consoleSocket?: string;
 }
 
 const PROPAGATION: Record<string, number> = {
@@ -58,6 +62,12 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   // made: the state dir need not be reachable by the container's root
   // (in a new user namespace, host uid 100000 cannot pass a 0700 --root).
   ops.push({ op: "open_fifo", path: opts.fifo, origin: "" });
+  if (proc.terminal) ops.push(consoleSocketOp(opts.consoleSocket));
+  // The parent stage joins the cgroups before anything else (while it still
+  // has the host's privileges), so the container is created inside them.
+  // On cgroup v1 the first such write waits for an RCU grace period (about
+  // 10 ms); skiff-init pays it, not a process the container waits for.
+  for (const procs of opts.cgroupProcs ?? []) ops.push({ op: "join_cgroup", procs, origin: "/linux/cgroupsPath" });
   // Parent stage: join the user namespace first (it owns the others), then
   // the rest; new namespaces come with clone.
   const joins = namespaces
@@ -80,12 +90,12 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   }
   ops.push({ op: "clone", flags: cloneFlags, wait: opts.foreground ? 1 : 0, subreaper: opts.subreaper ? 1 : 0, origin: "/linux/namespaces" });
 
-  // Container's first process, after skiff wrote id maps and joined the cgroup.
+  // Container's first process, once skiff wrote the id maps.
   const newUser = (cloneFlags & CLONE_NEWUSER) !== 0;
   if (newUser) ops.push({ op: "become_root", origin: `/linux/namespaces/${index("user")}` });
   const cgroupNs = has("cgroup");
   if (cgroupNs && !cgroupNs.path) {
-    // After the cgroup is joined, so the container's cgroup becomes its root.
+    // Born in its cgroups, the process makes a cgroup namespace rooted there.
     ops.push({ op: "unshare", flags: CLONE_NEWCGROUP, origin: `/linux/namespaces/${index("cgroup")}` });
   }
   ops.push({ op: "setsid", origin: "" });
@@ -104,6 +114,9 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
     ops.push({ op: "wait_go", point: "createRuntime", payload: 0, origin: "/hooks" });
   }
   ops.push(opts.noPivot ? { op: "chroot", origin: "/root/path" } : { op: "pivot_root", origin: "/root/path" });
+  // As runc: the console after the rootfs is in place, before it is made
+  // read-only and paths are masked, and long before the user switch.
+  if (proc.terminal) ops.push(terminalOp(proc, { console: true }));
   (linux.maskedPaths ?? []).forEach((path, i) => ops.push({ op: "mask", path, origin: `/linux/maskedPaths/${i}` }));
   (linux.readonlyPaths ?? []).forEach((path, i) => ops.push({ op: "readonly", path, origin: `/linux/readonlyPaths/${i}` }));
   if (spec.root?.readonly) ops.push({ op: "remount", target: "", flags: MS_BIND | MS_REC | MS_RDONLY, origin: "/root/readonly" });
@@ -112,6 +125,9 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
 
   ops.push(...processAttributePlan(proc, { personality: linux.personality }));
   ops.push({ op: "umask", mask: proc.user.umask ?? 0o022, origin: "/process/user/umask" });
+  // Before a seccomp filter can forbid close_range (runc's order differs
+  // only in using fcntl per fd): every later fd is opened close-on-exec.
+  ops.push({ op: "close_fds", keep: opts.preserveFds ?? 0, origin: "--preserve-fds" });
   const caps = proc.capabilities ?? {};
   ops.push({ op: "bounding", keep: capMask(caps.bounding), origin: "/process/capabilities/bounding" });
   if (proc.noNewPrivileges) ops.push({ op: "no_new_privs", origin: "/process/noNewPrivileges" });
@@ -140,7 +156,6 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   const pathVar = env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? "";
   const args = proc.args ?? [];
   ops.push({ op: "find_exec", file: args[0] ?? "", path: pathVar, origin: "/process/args/0" });
-  ops.push({ op: "close_fds", keep: opts.preserveFds ?? 0, origin: "--preserve-fds" });
   // At "ready" skiff knows the pid: it sends the state startContainer hooks get.
   const startHooks = hooks.startContainer ?? [];
   ops.push({ op: "wait_go", point: "ready", payload: startHooks.length ? 1 : 0, origin: "" });
@@ -160,7 +175,27 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   return ops;
 }
 
-function compileRootfs(ops: Op[], spec: Spec, opts: CompileOptions & { host: HostFacts }): void {
+type RootfsOptions = CompileOptions & { host: HostFacts };
+
+/** Connect to --console-socket while the host is in view, or make the relay's socketpair. */
+export function consoleSocketOp(path: string | undefined): Op {
+  return path
+    ? { op: "console_socket", relay: 0, path, origin: "--console-socket" }
+    : { op: "console_socket", relay: 1, path: "", origin: "/process/terminal" };
+}
+
+export function terminalOp(proc: NonNullable<Spec["process"]>, opts: { console: boolean }): Op {
+  return {
+    op: "terminal",
+    height: proc.consoleSize?.height ?? 0,
+    width: proc.consoleSize?.width ?? 0,
+    uid: proc.user.uid,
+    console: opts.console ? 1 : 0,
+    origin: "/process/terminal",
+  };
+}
+
+function compileRootfs(ops: Op[], spec: Spec, opts: RootfsOptions): void {
   const linux = spec.linux ?? {};
   const prop = linux.rootfsPropagation ? PROPAGATION[linux.rootfsPropagation]! : MS_SLAVE | MS_REC;
   // Nothing we mount may propagate back to the host.
@@ -179,7 +214,7 @@ function compileRootfs(ops: Op[], spec: Spec, opts: CompileOptions & { host: Hos
   ops.push({ op: "mkdir", path: spec.process!.cwd, mode: 0o755, origin: "/process/cwd" });
 }
 
-function compileMount(ops: Op[], m: Mount, opts: CompileOptions & { host: HostFacts; origin: string }): void {
+function compileMount(ops: Op[], m: Mount, opts: RootfsOptions & { origin: string }): void {
   const origin = opts.origin;
   const o = parseMountOptions(m.options ?? [], { pointer: `${origin}/options` });
   const target = normalize(m.destination);
