@@ -16,6 +16,8 @@ import { killAndWait } from "./create";
 import { execProcess, type ExecOverrides } from "./process_json";
 import { deriveStatus, processStartTime, readState } from "./state";
 import { checkTerminal } from "./terminal";
+import { seccompPlan, type SeccompPlan } from "../seccomp/plan";
+import type { Seccomp } from "../seccomp/compile";
 
 export interface ExecOptions extends ExecOverrides {
   root: string;
@@ -58,6 +60,7 @@ export function execContainer(opts: ExecOptions): Execed {
   const cgroupDirs = execCgroups(state.cgroup, opts.cgroups);
   const joined = namespacesToJoin(state.pid);
   const ops = compileExecPlan(proc, {
+    seccomp: containerSeccomp(state.config.linux?.seccomp),
     id: state.id,
     join: joined,
     foreground: !opts.detach,
@@ -165,6 +168,16 @@ export function execCgroups(rec: CgroupRecord, specs: readonly string[]): string
     }
   }
   return [...dirs.values()];
+}
+
+/** The container's filter applies to exec'd processes as well. */
+function containerSeccomp(profile: unknown): SeccompPlan | undefined {
+  if (!profile) return undefined;
+  const plan = seccompPlan(profile as Seccomp);
+  // The listener wants the process's pid before it exists (the parent stage
+  // connects while the host's paths are in view, then clones).
+  if (plan.listener) throw new StateError("exec: seccomp notify (listenerPath) is not supported for exec yet");
+  return plan;
 }
 
 function hierarchyOf(rec: CgroupRecord, controller: string, spec: string): string {

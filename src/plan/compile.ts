@@ -3,7 +3,7 @@
 import type { Op } from "./ops";
 import { joinList } from "./ops";
 import type { Mount, Spec } from "../spec/types";
-import { CAPABILITIES, NAMESPACE_FLAGS } from "../spec/tables";
+import { NAMESPACE_FLAGS } from "../spec/tables";
 import {
   MS_BIND, MS_RDONLY, MS_REC, MS_SLAVE, MS_PRIVATE, MS_SHARED, MS_UNBINDABLE,
   parseMountOptions,
@@ -11,6 +11,8 @@ import {
 import { devicePlan } from "./devices";
 import { cgroupMountPlan, type CgroupMountFacts } from "./cgroup_mounts";
 import { processAttributePlan } from "./process_attrs";
+import { credentialsPlan, execPlan } from "./process_plan";
+export { capMask } from "./process_plan";
 import { seccompPlan } from "../seccomp/plan";
 import type { Seccomp } from "../seccomp/compile";
 
@@ -124,38 +126,7 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   if (spec.domainname !== undefined && has("uts")) ops.push({ op: "domainname", name: spec.domainname, origin: "/domainname" });
 
   ops.push(...processAttributePlan(proc, { personality: linux.personality }));
-  ops.push({ op: "umask", mask: proc.user.umask ?? 0o022, origin: "/process/user/umask" });
-  // Before a seccomp filter can forbid close_range (runc's order differs
-  // only in using fcntl per fd): every later fd is opened close-on-exec.
-  ops.push({ op: "close_fds", keep: opts.preserveFds ?? 0, origin: "--preserve-fds" });
-  const caps = proc.capabilities ?? {};
-  ops.push({ op: "bounding", keep: capMask(caps.bounding), origin: "/process/capabilities/bounding" });
-  if (proc.noNewPrivileges) ops.push({ op: "no_new_privs", origin: "/process/noNewPrivileges" });
-  if (seccomp && !proc.noNewPrivileges) ops.push(seccomp.load);
-  ops.push({
-    op: "identity",
-    uid: proc.user.uid,
-    gid: proc.user.gid,
-    setgroups: newUser && opts.denySetgroups ? 0 : 1,
-    groups: joinList(proc.user.additionalGids ?? []),
-    origin: "/process/user",
-  });
-  ops.push({
-    op: "capset",
-    effective: capMask(caps.effective),
-    permitted: capMask(caps.permitted),
-    inheritable: capMask(caps.inheritable),
-    // The kernel raises an ambient cap only if it is permitted and
-    // inheritable; runc skips the others, and so do we.
-    ambient: capMask(caps.ambient) & capMask(caps.permitted) & capMask(caps.inheritable),
-    origin: "/process/capabilities",
-  });
-  ops.push({ op: "chdir", path: proc.cwd, origin: "/process/cwd" });
-  if (proc.execCPUAffinity?.final) ops.push({ op: "affinity", cpus: proc.execCPUAffinity.final, origin: "/process/execCPUAffinity/final" });
-  const env = proc.env ?? [];
-  const pathVar = env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? "";
-  const args = proc.args ?? [];
-  ops.push({ op: "find_exec", file: args[0] ?? "", path: pathVar, origin: "/process/args/0" });
+  ops.push(...credentialsPlan(proc, { seccomp, setgroups: !(newUser && opts.denySetgroups), preserveFds: opts.preserveFds ?? 0 }));
   // At "ready" skiff knows the pid: it sends the state startContainer hooks get.
   const startHooks = hooks.startContainer ?? [];
   ops.push({ op: "wait_go", point: "ready", payload: startHooks.length ? 1 : 0, origin: "" });
@@ -170,8 +141,7 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
       origin: `/hooks/startContainer/${i}`,
     }),
   );
-  if (seccomp && proc.noNewPrivileges) ops.push(seccomp.load);
-  ops.push({ op: "exec", args: joinList(args), env: joinList(env), origin: "/process/args" });
+  ops.push(...execPlan(proc, { seccomp }));
   return ops;
 }
 
@@ -254,11 +224,6 @@ export function normalize(path: string): string {
   return "/" + out.join("/");
 }
 
-export function capMask(names: readonly string[] | undefined): bigint {
-  let mask = 0n;
-  for (const n of names ?? []) mask |= 1n << BigInt(CAPABILITIES[n]!);
-  return mask;
-}
 
 function escapePointer(key: string): string {
   return key.replaceAll("~", "~0").replaceAll("/", "~1");

@@ -17,7 +17,9 @@
 import type { Op } from "./ops";
 import { joinList } from "./ops";
 import type { Process } from "../spec/types";
-import { capMask, consoleSocketOp, terminalOp } from "./compile";
+import { consoleSocketOp, terminalOp } from "./compile";
+import { credentialsPlan, execPlan } from "./process_plan";
+import type { SeccompPlan } from "../seccomp/plan";
 import { processAttributePlan } from "./process_attrs";
 
 /** Namespace names as in /proc/PID/ns, in the order they are joined. */
@@ -49,12 +51,15 @@ export interface ExecPlanOptions {
   denySetgroups?: boolean;
   /** with proc.terminal: where the pty master goes (else the foreground parent stage relays it) */
   consoleSocket?: string;
+  /** the container's seccomp filter: an exec'd process gets it too */
+  seccomp?: SeccompPlan;
 }
 
 export function compileExecPlan(proc: Process, opts: ExecPlanOptions): Op[] {
   const ops: Op[] = [];
   // Before any namespace is joined: the socket's path is the host's.
   if (proc.terminal) ops.push(consoleSocketOp(opts.consoleSocket));
+
   // Everything processAttributePlan makes is inherited by the clone; the
   // final cpu affinity comes after the cgroup join, in the child.
   ops.push(...processAttributePlan(proc));
@@ -71,33 +76,7 @@ export function compileExecPlan(proc: Process, opts: ExecPlanOptions): Op[] {
   // The pty from the container's devpts (/dev/ptmx after the mount
   // namespace was joined), before the user switch, as runc's setns init.
   if (proc.terminal) ops.push(terminalOp(proc, { console: false }));
-  ops.push({ op: "umask", mask: proc.user.umask ?? 0o022, origin: "/process/user/umask" });
-  const caps = proc.capabilities ?? {};
-  ops.push({ op: "bounding", keep: capMask(caps.bounding), origin: "/process/capabilities/bounding" });
-  if (proc.noNewPrivileges) ops.push({ op: "no_new_privs", origin: "/process/noNewPrivileges" });
-  ops.push({
-    op: "identity",
-    uid: proc.user.uid,
-    gid: proc.user.gid,
-    setgroups: opts.join.user && opts.denySetgroups ? 0 : 1,
-    groups: joinList(proc.user.additionalGids ?? []),
-    origin: "/process/user",
-  });
-  ops.push({
-    op: "capset",
-    effective: capMask(caps.effective),
-    permitted: capMask(caps.permitted),
-    inheritable: capMask(caps.inheritable),
-    ambient: capMask(caps.ambient) & capMask(caps.permitted) & capMask(caps.inheritable),
-    origin: "/process/capabilities",
-  });
-  ops.push({ op: "chdir", path: proc.cwd, origin: "/process/cwd" });
-  if (proc.execCPUAffinity?.final) ops.push({ op: "affinity", cpus: proc.execCPUAffinity.final, origin: "/process/execCPUAffinity/final" });
-  const env = proc.env ?? [];
-  const pathVar = env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? "";
-  const args = proc.args ?? [];
-  ops.push({ op: "find_exec", file: args[0] ?? "", path: pathVar, origin: "/process/args/0" });
-  ops.push({ op: "close_fds", keep: opts.preserveFds ?? 0, origin: "--preserve-fds" });
-  ops.push({ op: "exec", args: joinList(args), env: joinList(env), origin: "/process/args" });
+  ops.push(...credentialsPlan(proc, { seccomp: opts.seccomp, setgroups: !(opts.join.user && opts.denySetgroups), preserveFds: opts.preserveFds ?? 0 }));
+  ops.push(...execPlan(proc, { seccomp: opts.seccomp }));
   return ops;
 }

@@ -375,8 +375,8 @@ describe("pure parts", () => {
     const join = { user: "/proc/9/ns/user", mnt: "/proc/9/ns/mnt", time: "/proc/9/ns/time", net: "/proc/9/ns/net" };
     const names = (userFirst: boolean) => compileExecPlan(proc, { id: "c", join, foreground: true, userFirst }).map((o) => (o.op === "setns" ? `setns:${o.path.split("/").pop()}` : o.op));
     expect(names(false)).toEqual([
-      "rlimit", "setns:net", "setns:time", "setns:user", "setns:mnt", "clone", "setsid", "session_keyring", "umask", "bounding",
-      "identity", "capset", "chdir", "find_exec", "close_fds", "exec",
+      "rlimit", "setns:net", "setns:time", "setns:user", "setns:mnt", "clone", "setsid", "session_keyring", "umask", "close_fds",
+      "bounding", "identity", "capset", "chdir", "find_exec", "exec",
     ]);
     expect(names(true).slice(1, 5)).toEqual(["setns:user", "setns:net", "setns:time", "setns:mnt"]);
     const clone = compileExecPlan(proc, { id: "c", join: {}, foreground: false }).find((o) => o.op === "clone")!;
@@ -458,4 +458,32 @@ describe("differential: runc exec", () => {
     },
     60_000,
   );
+});
+
+describe("exec under the container's seccomp filter", () => {
+  // Deny mkdir with EPERM (x86_64 numbers come from the profile's names).
+  const profile = {
+    defaultAction: "SCMP_ACT_ALLOW",
+    architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+    syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }],
+  };
+  for (const nnp of [false, true]) {
+    test(
+      `an exec'd process gets the filter too (noNewPrivileges ${nnp})`,
+      () => {
+        const c = startContainer(`exec-sc-${nnp}`, SLEEP, (s) => {
+          s.root!.readonly = false;
+          s.process!.noNewPrivileges = nnp;
+          s.linux!.seccomp = profile;
+        });
+        const caps = execJson(c.id, [c.id, "/probe", "caps"]);
+        expect(caps.seccomp).toBe(2);
+        const r = skiff(["exec", c.id, "/bin/mkdir", "/tmp/denied"], { root });
+        expect(r.code).not.toBe(0);
+        expect(r.stderr + r.stdout).toMatch(/not permitted/i);
+        expect(skiff(["exec", c.id, "/bin/touch", "/tmp/allowed"], { root }).code).toBe(0);
+      },
+      T,
+    );
+  }
 });
