@@ -8,14 +8,13 @@ import type { Spec } from "../spec/types";
 import { SPEC_VERSION } from "../spec/types";
 import { compilePlan } from "../plan/compile";
 import { encodePlan } from "../plan/encode";
-import type { Op } from "../plan/ops";
 import { detectLayout } from "../cgroups/layout";
 import { createCgroups, removeCgroups } from "../cgroups/manage";
 import { applyResources } from "../cgroups/apply";
 import type { LinuxResources } from "../cgroups/resources_types";
 import { logDebug, logPhase, logWarning } from "../cli/log";
 import type { CgroupRecord } from "../cgroups/cgroup_types";
-import { InitChannel } from "../helper/init_channel";
+import { InitChannel, initError } from "../helper/init_channel";
 import { runHooks, type HookState } from "../hooks/run_hooks";
 import { LOCK_EX, flock, mkfifo } from "../util/libc";
 import { checkId, containerPaths, type ContainerPaths } from "./paths";
@@ -128,7 +127,7 @@ function createLocked(c: {
   for (;;) {
     const msg = init.next();
     if (msg.kind === "eof") throw new HelperError("create container: skiff-init exited without a reason");
-    if (msg.kind === "error") throw helperError(msg, ops);
+    if (msg.kind === "error") throw initError(msg, ops);
     if (msg.kind === "pid") {
       logPhase(`container process ${msg.pid} cloned`);
       pid = msg.pid;
@@ -191,11 +190,6 @@ function resolveRootfs(spec: Spec, bundle: string): string {
   }
   if (!st.isDirectory()) throw new SpecError("config.json", [{ pointer: "/root/path", message: `${rootfs} is not a directory` }]);
   return rootfs;
-}
-
-function helperError(msg: { index: number; message: string; cause: string }, ops: readonly Op[]): HelperError {
-  const origin = ops[msg.index]?.origin;
-  return new HelperError(`${msg.message}${origin ? ` (from ${origin})` : ""}${msg.cause ? `: ${msg.cause}` : ""}`);
 }
 
 function writeIdMaps(pid: number, spec: Spec): void {

@@ -7,11 +7,10 @@ import { join } from "node:path";
 import { HelperError, SkiffError, StateError, UsageError, describeErrno } from "../errors";
 import { compileExecPlan, EXEC_NAMESPACES, type ExecNamespace } from "../plan/compile_exec";
 import { encodePlan } from "../plan/encode";
-import type { Op } from "../plan/ops";
 import type { CgroupRecord } from "../cgroups/cgroup_types";
 import { loadSpec } from "../spec/load";
 import type { Process } from "../spec/types";
-import { InitChannel } from "../helper/init_channel";
+import { InitChannel, initError } from "../helper/init_channel";
 import { killAndWait } from "./create";
 import { execProcess, type ExecOverrides } from "./process_json";
 import { deriveStatus, processStartTime, readState } from "./state";
@@ -75,7 +74,7 @@ export function execContainer(opts: ExecOptions): Execed {
   try {
     for (;;) {
       const msg = init.next();
-      if (msg.kind === "error") throw helperError(msg, ops);
+      if (msg.kind === "error") throw initError(msg, ops, { prefix: "exec failed: " });
       if (msg.kind === "eof") {
         // The socket closes at execve: the process runs.
         if (!pid) throw new HelperError("exec: skiff-init exited without a reason");
@@ -206,11 +205,6 @@ function checkSecurityModules(apparmor: string | undefined, label: string | unde
     if (!existsSync("/sys/fs/selinux/enforce")) throw new UsageError(`exec: selinux is not enabled on this host (from ${lFrom})`);
     throw new UsageError(`exec: selinux labels are not supported yet (from ${lFrom})`);
   }
-}
-
-function helperError(msg: { index: number; message: string; cause: string }, ops: readonly Op[]): HelperError {
-  const origin = ops[msg.index]?.origin;
-  return new HelperError(`exec failed: ${msg.message}${origin ? ` (from ${origin})` : ""}${msg.cause ? `: ${msg.cause}` : ""}`);
 }
 
 function writePidFile(path: string, pid: number): void {

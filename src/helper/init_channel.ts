@@ -6,6 +6,7 @@ import { closeSync, existsSync, readSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Subprocess } from "bun";
 import { HelperError } from "../errors";
+import type { Op } from "../plan/ops";
 import { socketPair } from "../util/libc";
 
 export type InitMessage =
@@ -113,4 +114,10 @@ export function parseMessage(line: string): InitMessage {
     };
   }
   return { kind: "error", index: -1, errno: 0, message: `unexpected message from skiff-init: ${line}`, cause: "" };
+}
+
+/** skiff-init's error, with the origin in config.json of the op that failed. */
+export function initError(msg: { index: number; message: string; cause: string }, ops: readonly Op[], opts: { prefix?: string } = {}): HelperError {
+  const origin = ops[msg.index]?.origin;
+  return new HelperError(`${opts.prefix ?? ""}${msg.message}${origin ? ` (from ${origin})` : ""}${msg.cause ? `: ${msg.cause}` : ""}`);
 }
