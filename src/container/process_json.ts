@@ -4,9 +4,10 @@
 // container's /etc/passwd and /etc/group, read through the rootfs without
 // following a symlink out of it.
 import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, readlinkSync } from "node:fs";
-import { SpecError, UsageError, describeErrno } from "../errors";
+import { SpecError, UsageError } from "../errors";
 import type { Process, Spec } from "../spec/types";
 import { validateSpec } from "../spec/validate";
+import { readJsonFile } from "../spec/load";
 import { CAPABILITIES } from "../spec/tables";
 
 export interface ExecOverrides {
@@ -82,18 +83,7 @@ export function execProcess(config: Spec, rootfs: string, o: ExecOverrides & { b
 }
 
 function readProcessFile(file: string, config: Spec): Process {
-  let raw: string;
-  try {
-    raw = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new SpecError(file, [{ pointer: "", message: `open ${file}: ${describeErrno(e)}` }]);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (e) {
-    throw new SpecError(file, [{ pointer: "", message: `parse json: ${file}: ${(e as Error).message}` }]);
-  }
+  const { value } = readJsonFile(file);
   // The spec's own validator, on the container's config with this process:
   // the config is valid already, so every issue is the file's.
   const issues = validateSpec({ ...config, process: value }, { requireProcess: true }).map((i) => ({

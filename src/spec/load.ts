@@ -14,18 +14,7 @@ export interface LoadOptions {
 /** Load bundleDir/config.json; throws SpecError naming the file as given and every issue. */
 export function loadSpec(bundleDir: string, opts: LoadOptions = {}): { spec: Spec; raw: string } {
   const file = configPath(bundleDir);
-  let raw: string;
-  try {
-    raw = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new SpecError(file, [{ pointer: "", message: `open ${file}: ${describeErrno(e)}` }]);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (e) {
-    throw new SpecError(file, [{ pointer: "", message: `parse json: ${file}: ${e instanceof Error ? e.message : String(e)}` }]);
-  }
+  const { raw, value } = readJsonFile(file);
   const issues = validateSpec(value, { requireProcess: opts.requireProcess ?? true });
   if (issues.length > 0) throw new SpecError(file, issues);
   return { spec: value as Spec, raw };
@@ -35,4 +24,19 @@ export function loadSpec(bundleDir: string, opts: LoadOptions = {}): { spec: Spe
 function configPath(bundleDir: string): string {
   const dir = bundleDir.replace(/\/+$/, "");
   return `${dir === "" && bundleDir.startsWith("/") ? "" : dir || "."}/config.json`;
+}
+
+/** Read and parse a JSON file; a SpecError naming the file on either failure. */
+export function readJsonFile(file: string): { raw: string; value: unknown } {
+  let raw: string;
+  try {
+    raw = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new SpecError(file, [{ pointer: "", message: `open ${file}: ${describeErrno(e)}` }]);
+  }
+  try {
+    return { raw, value: JSON.parse(raw) };
+  } catch (e) {
+    throw new SpecError(file, [{ pointer: "", message: `parse json: ${file}: ${e instanceof Error ? e.message : String(e)}` }]);
+  }
 }
