@@ -163,7 +163,8 @@ int op_mount(const struct op *o, struct err *e)
 	int saved = errno;
 	close(fd);
 	if (rc < 0)
-		return fail(e, saved, "mount %s", *MOUNT_TARGET(o) ? MOUNT_TARGET(o) : "rootfs");
+		return fail(e, saved, "mount %s%s%s on %s", src ? src : "", type ? " type " : "", type ? type : "",
+			    *MOUNT_TARGET(o) ? MOUNT_TARGET(o) : "rootfs");
 	return 0;
 }
 

@@ -57,7 +57,7 @@ const CASES: Broken[] = [
   {
     name: "bind mount whose source does not exist",
     mutate: (s) => s.mounts!.push({ destination: "/data", type: "bind", source: "/nonexistent/skiff-test-source", options: ["rbind"] }),
-    want: () => ["/mounts/7", "no such file or directory"],
+    want: () => ["mount /nonexistent/skiff-test-source on /data (from /mounts/7)", "no such file or directory"],
   },
   {
     name: "missing executable",
@@ -77,7 +77,7 @@ const CASES: Broken[] = [
   {
     name: "unknown mount type",
     mutate: (s) => s.mounts!.push({ destination: "/weird", type: "nosuchfs", source: "none" }),
-    want: () => ["/mounts/7", "no such device"],
+    want: () => ["mount none type nosuchfs on /weird (from /mounts/7)", "no such device"],
   },
   {
     name: "failing createRuntime hook",
