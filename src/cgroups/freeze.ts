@@ -94,6 +94,16 @@ export function isFrozen(rec: CgroupRecord): boolean {
  * Returns the pids signalled.
  */
 export function signalAll(rec: CgroupRecord, signal: number): number[] {
+  // cgroup v2 kills a whole cgroup in one step, racing no fork (Linux 5.14+).
+  if (signal === 9 && rec.unified && existsSync(`${rec.unified}/cgroup.kill`)) {
+    const pids = cgroupPids(rec);
+    try {
+      writeFileSync(`${rec.unified}/cgroup.kill`, "1");
+      return pids;
+    } catch {
+      // fall back to freeze, kill each, thaw
+    }
+  }
   const f = freezerOf(rec);
   const wasFrozen = isFrozen(rec);
   if (f && !wasFrozen) freeze(rec);
