@@ -94,8 +94,9 @@ export function isFrozen(rec: CgroupRecord): boolean {
  * Returns the pids signalled.
  */
 export function signalAll(rec: CgroupRecord, signal: number): number[] {
-  // cgroup v2 kills a whole cgroup in one step, racing no fork (Linux 5.14+).
-  if (signal === 9 && rec.unified && existsSync(`${rec.unified}/cgroup.kill`)) {
+  // cgroup v2 kills a whole cgroup in one step, racing no fork, frozen or
+  // not (Linux 5.14+). Not with a v1 freezer: its frozen tasks die only thawed.
+  if (signal === 9 && !rec.freezer && rec.unified && existsSync(`${rec.unified}/cgroup.kill`)) {
     const pids = cgroupPids(rec);
     try {
       writeFileSync(`${rec.unified}/cgroup.kill`, "1");
