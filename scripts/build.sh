@@ -8,5 +8,8 @@ BUN=node_modules/.bin/bun
 $BUN scripts/gen_header.ts --check
 make -s -C native OUT=../build/skiff-init
 # --bytecode: no parsing at start-up (about 10 ms less per command)
-$BUN build --compile --minify --bytecode --outfile build/skiff src/skiff.ts >/dev/null
+# No .env or bunfig.toml autoloading: a file in the caller's directory (a
+# bundle, say) must not change skiff's environment or behaviour.
+$BUN build --compile --minify --bytecode --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+  --outfile build/skiff src/skiff.ts >/dev/null
 echo "built build/skiff, build/skiff-init and build/skiff-bpf"

@@ -21,6 +21,7 @@ import { checkId, containerPaths, type ContainerPaths } from "./paths";
 import { gatherHostFacts } from "./host_facts";
 import { processStartTime, writeState, type ContainerState } from "./state";
 import { checkSupported } from "./supported";
+import { killAndWait } from "./kill_wait";
 import { checkTerminal } from "./terminal";
 import { SECCOMP_LISTENER_POINT, listenerState } from "../seccomp/plan";
 import { withHome } from "./home_env";
@@ -223,17 +224,6 @@ function writePidFile(path: string, pid: number): void {
     rmSync(tmp, { force: true });
     throw new SkiffError(`write pid file ${path} (from --pid-file): ${describeErrno(e)}`);
   }
-}
-
-/** SIGKILL a process we started and wait until it is gone. */
-export function killAndWait(pid: number): void {
-  if (pid <= 0) return;
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    return;
-  }
-  for (let i = 0; i < 500 && processStartTime(pid) !== undefined; i++) Bun.sleepSync(2);
 }
 
 /** Clean-up steps, run last-in first-out; each runs even if one fails. */

@@ -6,7 +6,7 @@ import { cgroupPids, removeCgroups } from "../cgroups/manage";
 import { signalAll } from "../cgroups/freeze";
 import { runHooksWarning } from "../hooks/run_hooks";
 import { logWarning } from "../cli/log";
-import { killAndWait } from "./create";
+import { killAndWait } from "./kill_wait";
 import { deriveStatus, readState } from "./state";
 
 export function deleteContainer(root: string, id: string, opts: { force: boolean }): void {
@@ -24,10 +24,12 @@ export function deleteContainer(root: string, id: string, opts: { force: boolean
   }
   // Every process of the cgroup, frozen while signalled so that a fork loop
   // cannot outrun us (without a pid namespace, init's children outlive it).
-  try {
-    signalAll(state.cgroup, 9);
-  } catch {
-    // no freezer or it is gone: kill one by one below
+  if (cgroupPids(state.cgroup).length > 0) {
+    try {
+      signalAll(state.cgroup, 9);
+    } catch {
+      // no freezer or it is gone: kill one by one below
+    }
   }
   if (status !== "stopped") killAndWait(state.pid);
   for (const pid of cgroupPids(state.cgroup)) killAndWait(pid);

@@ -11,7 +11,7 @@ import type { CgroupRecord } from "../cgroups/cgroup_types";
 import { loadSpec } from "../spec/load";
 import type { Process } from "../spec/types";
 import { InitChannel, initError } from "../helper/init_channel";
-import { killAndWait } from "./create";
+import { killAndWait } from "./kill_wait";
 import { execProcess, type ExecOverrides } from "./process_json";
 import { deriveStatus, processStartTime, readState } from "./state";
 import { checkTerminal } from "./terminal";

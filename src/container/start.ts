@@ -34,7 +34,7 @@ export function releaseFifo(state: ContainerState, paths: ContainerPaths): void 
 
 function waitForByte(fd: number, state: ContainerState): void {
   const buf = Buffer.alloc(1);
-  for (;;) {
+  for (let tries = 0; ; tries++) {
     let n = 0;
     try {
       n = readSync(fd, buf);
@@ -43,6 +43,8 @@ function waitForByte(fd: number, state: ContainerState): void {
     }
     if (n === 1) return;
     // 0: the writer has not opened yet; EAGAIN: it has, nothing written yet.
+    // The byte follows within microseconds: spin a little before sleeping.
+    if (tries < 200) continue;
     if (!isAlive(state)) throw new StateError("start container: the container process exited before it started");
     Bun.sleepSync(1);
   }

@@ -182,3 +182,16 @@ describe("plan", () => {
     expect(oneLine(r.stderr)).toContain("/linux/namespaces/5");
   });
 });
+
+describe("the caller's directory", () => {
+  test("a .env or bunfig.toml in the working directory changes nothing", () => {
+    const bundle = makeBundle({ args: ["/bin/true"] });
+    // Were .env read, skiff would look for skiff-init where it is not.
+    writeFileSync(join(bundle, ".env"), "SKIFF_INIT=/nonexistent/skiff-init\n");
+    writeFileSync(join(bundle, "bunfig.toml"), "preload = [\"/nonexistent/preload.ts\"]\n");
+    const root = tempDir("skiff-cli-env-");
+    const r = skiff(["run", uniqueId("envfile")], { root, cwd: bundle });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+  });
+});
