@@ -4,7 +4,7 @@
 import type { Command } from "./main";
 import { UsageError } from "../errors";
 import { execContainer } from "../container/exec";
-import { preservedFds } from "./fds";
+import { listenEnv, preservedFds } from "./fds";
 import { forwardSignals } from "./signals";
 
 const USAGE = "skiff exec [command options] <container-id> <command> [command options]  ||  -p process.json <container-id>";
@@ -45,7 +45,7 @@ export const command: Command = {
       args,
       processFile: f.process as string | undefined,
       cwd: f.cwd as string | undefined,
-      env: list("env"),
+      env: [...list("env"), ...listenEnv()],
       user: f.user as string | undefined,
       additionalGids: list("additional-gids"),
       caps: list("cap"),

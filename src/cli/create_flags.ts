@@ -1,7 +1,7 @@
 // The flags `create` and `run` share, and their translation to CreateOptions.
 import type { FlagDefs, Parsed } from "./args";
 import type { CreateOptions } from "../container/create";
-import { preservedFds } from "./fds";
+import { listenEnv, preservedFds } from "./fds";
 
 export const CREATE_FLAGS: FlagDefs = {
   bundle: { kind: "string", short: "b", help: "path to the root of the bundle directory, defaults to the current directory" },
@@ -23,6 +23,7 @@ export function createOptions(p: Parsed, root: string, id: string): CreateOption
     noPivot: Boolean(f["no-pivot"]),
     noNewKeyring: Boolean(f["no-new-keyring"]),
     preserveFds: preservedFds((f["preserve-fds"] as number | undefined) ?? 0),
+    extraEnv: listenEnv(),
   };
 }
 

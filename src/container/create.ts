@@ -35,6 +35,8 @@ export interface CreateOptions {
   noPivot?: boolean;
   noNewKeyring?: boolean;
   preserveFds?: number;
+  /** env entries added to the process (socket activation's LISTEN_FDS) */
+  extraEnv?: string[];
   /** `run` in the foreground: skiff-init stays as parent and reports the exit status */
   foreground?: boolean;
   subreaper?: boolean;
@@ -56,7 +58,7 @@ export function createContainer(opts: CreateOptions): Created {
   const consoleSocket = checkTerminal({ terminal: Boolean(spec.process?.terminal), detach: !opts.foreground, consoleSocket: opts.consoleSocket });
   const rootfs = resolveRootfs(spec, bundle);
   const proc = spec.process!;
-  proc.env = withHome(proc.env ?? [], { rootfs, uid: proc.user.uid });
+  proc.env = withHome([...(proc.env ?? []), ...(opts.extraEnv ?? [])], { rootfs, uid: proc.user.uid });
 
   mkdirSync(opts.root, { recursive: true, mode: 0o700 });
   const paths = containerPaths(opts.root, opts.id);
