@@ -9,6 +9,19 @@ sh scripts/setup.sh
 sh scripts/build.sh
 BUN=node_modules/.bin/bun
 node_modules/.bin/tsc --noEmit -p .
+# What only the tests need, installed up front so that no test's time limit
+# includes a download: the engines, and qemu with a cloud kernel for cgroup v2.
+if [ "$(id -u)" -eq 0 ]; then
+  sh test/engines/install.sh
+  vm_need=""
+  command -v qemu-system-x86_64 >/dev/null 2>&1 || vm_need="$vm_need qemu-system-x86"
+  ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || vm_need="$vm_need linux-image-cloud-amd64"
+  command -v cpio >/dev/null 2>&1 || vm_need="$vm_need cpio"
+  if [ -n "$vm_need" ]; then
+    echo "test: installing$vm_need"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $vm_need >/dev/null
+  fi
+fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
