@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -32,9 +33,37 @@ int open_in_root(const char *path, int flags, struct err *e)
 	return fd;
 }
 
-/* mkdir -p inside the root. Returns an O_PATH fd of the directory. */
+static int mkdir_follow(const char *path, int mode, struct err *e, int depth);
+
+/* mkdir -p inside the root. Returns an O_PATH fd of the directory. A dangling
+ * symlink on the way is followed inside the root and its target made, as
+ * runc's MkdirAll does: the link may be absolute or hold "..", the result is
+ * always under the root. */
 int mkdir_in_root(const char *path, int mode, struct err *e)
 {
+	return mkdir_follow(path, mode, e, 0);
+}
+
+/* The name at path (in dir) is a symlink to a missing target: go on from
+ * where it points, with the rest of the path after it. */
+static int follow_link(int dir, const char *name, const char *parent, const char *rest, int mode, struct err *e, int depth)
+{
+	char target[PATH_MAX], next[PATH_MAX];
+	ssize_t n = readlinkat(dir, name, target, sizeof target - 1);
+	if (n < 0)
+		return -1;
+	target[n] = 0;
+	int len = target[0] == '/' ? snprintf(next, sizeof next, "%s%s", target, rest)
+				   : snprintf(next, sizeof next, "%s/%s%s", parent, target, rest);
+	if (len < 0 || (size_t)len >= sizeof next)
+		return fail(e, ENAMETOOLONG, "mkdir %s", name);
+	return mkdir_follow(next, mode, e, depth + 1);
+}
+
+static int mkdir_follow(const char *path, int mode, struct err *e, int depth)
+{
+	if (depth > 40)
+		return fail(e, ELOOP, "mkdir %s", path);
 	char prefix[PATH_MAX];
 	size_t len = strlen(path);
 	if (len >= sizeof prefix)
@@ -69,6 +98,15 @@ int mkdir_in_root(const char *path, int mode, struct err *e)
 				return fail(e, saved, "mkdir %s", prefix);
 			}
 			next = openat2_root(prefix, O_PATH | O_DIRECTORY);
+			struct stat st;
+			if (next < 0 && errno == ENOENT && fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+				char parent[PATH_MAX];
+				memcpy(parent, path, at);
+				parent[at] = 0;
+				int fd = follow_link(dir, name, parent, path + end, mode, e, depth);
+				close(dir);
+				return fd;
+			}
 		}
 		if (next < 0) {
 			int saved = errno;
