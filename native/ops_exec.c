@@ -106,6 +106,7 @@ int op_hook(const struct op *o, struct err *e)
 	if (pid < 0)
 		return fail(e, errno, "fork hook %s", HOOK_PATH(o));
 	if (pid == 0) {
+		setpgid(0, 0); /* a timeout ends the hook's children too */
 		dup2(in[0], 0);
 		char **argv = split_list(o, 1), **envp = split_list(o, 2);
 		char *fallback[] = {HOOK_PATH(o), NULL};
@@ -127,7 +128,7 @@ int op_hook(const struct op *o, struct err *e)
 		if (r < 0 && errno != EINTR)
 			return fail(e, errno, "wait for hook %s", HOOK_PATH(o));
 		if (deadline && now_ms() > deadline) {
-			kill(pid, SIGKILL);
+			kill(-pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			return fail(e, 0, "startContainer hook %s: timed out after %llds", HOOK_PATH(o), (long long)HOOK_TIMEOUT(o));
 		}

@@ -44,11 +44,20 @@ function runHook(hook: Hook, opts: { name: HookName; index: number; state: HookS
       stderr: "pipe",
       timeout: hook.timeout ? hook.timeout * 1000 : undefined,
       killSignal: "SIGKILL",
+      // Its own process group, so a timeout ends whatever the hook started too.
+      detached: true,
     });
   } catch (e) {
     throw new HookError(`run ${where}: ${(e as Error).message}`);
   }
-  if (result.exitedDueToTimeout) throw new HookError(`run ${where}: timed out after ${hook.timeout}s`);
+  if (result.exitedDueToTimeout) {
+    try {
+      process.kill(-result.pid, "SIGKILL");
+    } catch {
+      // the group is gone already
+    }
+    throw new HookError(`run ${where}: timed out after ${hook.timeout}s`);
+  }
   if (!result.success) {
     const detail = result.stderr.toString().trim().split("\n").pop() ?? "";
     const status = result.signalCode ? `killed by ${result.signalCode}` : `exit status ${result.exitCode}`;

@@ -152,7 +152,8 @@ describe("failing hooks", () => {
   test("a hung hook is killed at its timeout and create fails clearly", () => {
     const marker = `hung-hook-${uniqueId("t")}`;
     const c = newContainer("hk-timeout", ["/probe", "sleep", "30"], () => ({
-      createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", `while :; do sleep 1; done; : ${marker}`], timeout: 1 }],
+      // A child of the hook that would outlive it, with the marker in its command line.
+      createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", `sh -c 'sleep 100; : ${marker}' & wait; : ${marker}`], timeout: 1 }],
     }));
     const t0 = Date.now();
     const r = skiff(["create", "-b", c.bundle, c.id], { root, timeoutMs: 40_000 });
@@ -163,9 +164,9 @@ describe("failing hooks", () => {
     expect(r.stderr).toContain("/hooks/createRuntime/0");
     expect(r.stderr.trimEnd().split("\n").length).toBe(1);
     expect(leftovers(root, c.id, c.bundle)).toEqual([]);
-    // The hook's shell is gone. (Only the hook itself is killed, not its
-    // children: hence a loop of short sleeps here.)
-    expect(waitFor(() => !allPids().some((p) => alive(p) && procCmdline(p).join(" ").includes(marker)))).toBe(true);
+    // The hook's shell is gone, and so is the child it started: the whole
+    // process group ends at the timeout.
+    expect(waitFor(() => !allPids().some((p) => alive(p) && procCmdline(p).join(" ").includes(marker)), 2000)).toBe(true);
   });
 
   test("a failing poststart hook only warns; the container runs", () => {
