@@ -32,7 +32,7 @@ int op_bounding(const struct op *o, struct err *e)
 int op_identity(const struct op *o, struct err *e)
 {
 	if (IDENTITY_SETGROUPS(o)) {
-		char **list = split_list(o, 0);
+		char **list = split_list(o, IDENTITY_GROUPS_IDX);
 		size_t n = 0;
 		while (list && list[n])
 			n++;

@@ -1,5 +1,5 @@
 /* The last steps: cwd, finding the program, fds, the start handshake over
- * exec.fifo, startContainer hooks, and execve. */
+ * exec.fifo, the hooks run in the container, and execve. */
 #include "init.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -97,52 +97,102 @@ static long now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Keep the last line the hook wrote (its stdout and stderr), for the error. */
+static void keep_tail(char *tail, size_t cap, size_t *len, const char *buf, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (*len == cap - 1) {
+			memmove(tail, tail + 1, cap - 2);
+			(*len)--;
+		}
+		tail[(*len)++] = buf[k];
+	}
+	tail[*len] = 0;
+}
+
+static const char *last_line(char *tail)
+{
+	size_t n = strlen(tail);
+	while (n && (tail[n - 1] == '\n' || tail[n - 1] == ' '))
+		tail[--n] = 0;
+	char *nl = strrchr(tail, '\n');
+	return nl ? nl + 1 : tail;
+}
+
+/* Fork and exec the hook in its own process group, the state on its stdin,
+ * its output kept for the error; wait for it, killing the group at the
+ * timeout. Names the hook kind, as the TypeScript side does for its hooks. */
 int op_hook(const struct op *o, struct err *e)
 {
-	int in[2];
-	if (pipe2(in, O_CLOEXEC) < 0)
-		return fail(e, errno, "pipe for hook %s", HOOK_PATH(o));
+	const char *kind = HOOK_KIND(o), *path = HOOK_PATH(o);
+	int in[2], out[2];
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+		return fail(e, errno, "pipe for %s hook %s", kind, path);
 	pid_t pid = fork();
 	if (pid < 0)
-		return fail(e, errno, "fork hook %s", HOOK_PATH(o));
+		return fail(e, errno, "fork %s hook %s", kind, path);
 	if (pid == 0) {
 		setpgid(0, 0); /* a timeout ends the hook's children too */
 		dup2(in[0], 0);
-		char **argv = split_list(o, 1), **envp = split_list(o, 2);
-		char *fallback[] = {HOOK_PATH(o), NULL};
-		execve(HOOK_PATH(o), argv && argv[0] ? argv : fallback, envp);
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		char **argv = split_list(o, HOOK_ARGS_IDX), **envp = split_list(o, HOOK_ENV_IDX);
+		char *fallback[] = {(char *)path, NULL};
+		execve(path, argv && argv[0] ? argv : fallback, envp);
+		dprintf(2, "exec %s: %s\n", path, strerror(errno));
 		_exit(127);
 	}
 	close(in[0]);
+	close(out[1]);
 	const char *state = g.hook_state ? g.hook_state : "";
 	if (write(in[1], state, strlen(state)) < 0 && errno != EPIPE) {
 		/* a hook that does not read its stdin is fine */
 	}
 	close(in[1]);
 	long deadline = HOOK_TIMEOUT(o) > 0 ? now_ms() + 1000 * HOOK_TIMEOUT(o) : 0;
-	int st;
+	char tail[256] = {0}, buf[512];
+	size_t tlen = 0;
+	int st = 0, open_out = 1;
 	for (;;) {
-		pid_t r = waitpid(pid, &st, deadline ? WNOHANG : 0);
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r < 0 && errno != EINTR) {
+			close(out[0]);
+			return fail(e, errno, "wait for %s hook %s", kind, path);
+		}
+		/* Read what is there; a child of the hook may hold the pipe open,
+		 * so the hook's own exit, not EOF, ends the wait. */
+		struct pollfd p = {.fd = out[0], .events = POLLIN};
+		while (open_out && poll(&p, 1, r == pid ? 0 : 20) > 0) {
+			ssize_t n = read(out[0], buf, sizeof buf);
+			if (n <= 0) {
+				open_out = 0;
+				break;
+			}
+			keep_tail(tail, sizeof tail, &tlen, buf, (size_t)n);
+		}
 		if (r == pid)
 			break;
-		if (r < 0 && errno != EINTR)
-			return fail(e, errno, "wait for hook %s", HOOK_PATH(o));
+		if (!open_out)
+			poll(NULL, 0, 5);
 		if (deadline && now_ms() > deadline) {
 			kill(-pid, SIGKILL);
 			waitpid(pid, &st, 0);
-			return fail(e, 0, "startContainer hook %s: timed out after %llds", HOOK_PATH(o), (long long)HOOK_TIMEOUT(o));
+			close(out[0]);
+			return fail(e, 0, "run %s hook %s: timed out after %llds", kind, path, (long long)HOOK_TIMEOUT(o));
 		}
-		poll(NULL, 0, 5);
 	}
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		return fail(e, 0, "startContainer hook %s: exit status %d", HOOK_PATH(o),
-			    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	close(out[0]);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		const char *why = last_line(tail);
+		return fail(e, 0, "run %s hook %s: exit status %d%s%s", kind, path,
+			    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), *why ? ": " : "", why);
+	}
 	return 0;
 }
 
 int op_exec(const struct op *o, struct err *e)
 {
-	char **argv = split_list(o, 0), **envp = split_list(o, 1);
+	char **argv = split_list(o, EXEC_ARGS_IDX), **envp = split_list(o, EXEC_ENV_IDX);
 	if (!argv || !envp)
 		return fail(e, ENOMEM, "exec %s", g.exec_path);
 	execve(g.exec_path, argv, envp);

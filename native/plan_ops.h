@@ -8,6 +8,7 @@
 /* unshare(CLONE_NEWTIME) and write timens_offsets; children enter it */
 #define OP_UNSHARE_TIME 1
 #define UNSHARE_TIME_OFFSETS(o) ((o)->s[0])
+#define UNSHARE_TIME_OFFSETS_IDX 0
 #define UNSHARE_TIME_NINTS 0
 #define UNSHARE_TIME_NSTRS 1
 
@@ -15,6 +16,7 @@
 #define OP_SETNS 2
 #define SETNS_NSTYPE(o) ((o)->i[0])
 #define SETNS_PATH(o) ((o)->s[0])
+#define SETNS_PATH_IDX 0
 #define SETNS_NINTS 1
 #define SETNS_NSTRS 1
 
@@ -30,6 +32,7 @@
 #define OP_WAIT_GO 4
 #define WAIT_GO_PAYLOAD(o) ((o)->i[0])
 #define WAIT_GO_POINT(o) ((o)->s[0])
+#define WAIT_GO_POINT_IDX 0
 #define WAIT_GO_NINTS 1
 #define WAIT_GO_NSTRS 1
 
@@ -47,9 +50,13 @@
 #define OP_MOUNT 7
 #define MOUNT_FLAGS(o) ((o)->i[0])
 #define MOUNT_SOURCE(o) ((o)->s[0])
+#define MOUNT_SOURCE_IDX 0
 #define MOUNT_TARGET(o) ((o)->s[1])
+#define MOUNT_TARGET_IDX 1
 #define MOUNT_FSTYPE(o) ((o)->s[2])
+#define MOUNT_FSTYPE_IDX 2
 #define MOUNT_DATA(o) ((o)->s[3])
+#define MOUNT_DATA_IDX 3
 #define MOUNT_NINTS 1
 #define MOUNT_NSTRS 4
 
@@ -57,6 +64,7 @@
 #define OP_REMOUNT 8
 #define REMOUNT_FLAGS(o) ((o)->i[0])
 #define REMOUNT_TARGET(o) ((o)->s[0])
+#define REMOUNT_TARGET_IDX 0
 #define REMOUNT_NINTS 1
 #define REMOUNT_NSTRS 1
 
@@ -64,6 +72,7 @@
 #define OP_PROPAGATE 9
 #define PROPAGATE_FLAGS(o) ((o)->i[0])
 #define PROPAGATE_TARGET(o) ((o)->s[0])
+#define PROPAGATE_TARGET_IDX 0
 #define PROPAGATE_NINTS 1
 #define PROPAGATE_NSTRS 1
 
@@ -73,12 +82,14 @@
 #define SETATTR_CLEAR(o) ((o)->i[1])
 #define SETATTR_PROPAGATION(o) ((o)->i[2])
 #define SETATTR_TARGET(o) ((o)->s[0])
+#define SETATTR_TARGET_IDX 0
 #define SETATTR_NINTS 3
 #define SETATTR_NSTRS 1
 
 /* bind the rootfs onto itself (pivot_root needs a mount point), open it; later paths resolve in it */
 #define OP_OPEN_ROOT 11
 #define OPEN_ROOT_PATH(o) ((o)->s[0])
+#define OPEN_ROOT_PATH_IDX 0
 #define OPEN_ROOT_NINTS 0
 #define OPEN_ROOT_NSTRS 1
 
@@ -86,6 +97,7 @@
 #define OP_MKDIR 12
 #define MKDIR_MODE(o) ((o)->i[0])
 #define MKDIR_PATH(o) ((o)->s[0])
+#define MKDIR_PATH_IDX 0
 #define MKDIR_NINTS 1
 #define MKDIR_NSTRS 1
 
@@ -93,6 +105,7 @@
 #define OP_MKFILE 13
 #define MKFILE_MODE(o) ((o)->i[0])
 #define MKFILE_PATH(o) ((o)->s[0])
+#define MKFILE_PATH_IDX 0
 #define MKFILE_NINTS 1
 #define MKFILE_NSTRS 1
 
@@ -104,19 +117,23 @@
 #define MKNOD_UID(o) ((o)->i[3])
 #define MKNOD_GID(o) ((o)->i[4])
 #define MKNOD_PATH(o) ((o)->s[0])
+#define MKNOD_PATH_IDX 0
 #define MKNOD_NINTS 5
 #define MKNOD_NSTRS 1
 
 /* symlink inside the root, unless the path exists */
 #define OP_SYMLINK 15
 #define SYMLINK_TARGET(o) ((o)->s[0])
+#define SYMLINK_TARGET_IDX 0
 #define SYMLINK_PATH(o) ((o)->s[1])
+#define SYMLINK_PATH_IDX 1
 #define SYMLINK_NINTS 0
 #define SYMLINK_NSTRS 2
 
 /* open exec.fifo (O_PATH) before the host view is gone */
 #define OP_OPEN_FIFO 16
 #define OPEN_FIFO_PATH(o) ((o)->s[0])
+#define OPEN_FIFO_PATH_IDX 0
 #define OPEN_FIFO_NINTS 0
 #define OPEN_FIFO_NSTRS 1
 
@@ -133,31 +150,37 @@
 /* hide a path: /dev/null over files, read-only tmpfs over dirs */
 #define OP_MASK 19
 #define MASK_PATH(o) ((o)->s[0])
+#define MASK_PATH_IDX 0
 #define MASK_NINTS 0
 #define MASK_NSTRS 1
 
 /* bind a path onto itself read-only */
 #define OP_READONLY 20
 #define READONLY_PATH(o) ((o)->s[0])
+#define READONLY_PATH_IDX 0
 #define READONLY_NINTS 0
 #define READONLY_NSTRS 1
 
 /* sethostname(2) */
 #define OP_HOSTNAME 21
 #define HOSTNAME_NAME(o) ((o)->s[0])
+#define HOSTNAME_NAME_IDX 0
 #define HOSTNAME_NINTS 0
 #define HOSTNAME_NSTRS 1
 
 /* setdomainname(2) */
 #define OP_DOMAINNAME 22
 #define DOMAINNAME_NAME(o) ((o)->s[0])
+#define DOMAINNAME_NAME_IDX 0
 #define DOMAINNAME_NINTS 0
 #define DOMAINNAME_NSTRS 1
 
 /* write a value under /proc/sys */
 #define OP_SYSCTL 23
 #define SYSCTL_PATH(o) ((o)->s[0])
+#define SYSCTL_PATH_IDX 0
 #define SYSCTL_VALUE(o) ((o)->s[1])
+#define SYSCTL_VALUE_IDX 1
 #define SYSCTL_NINTS 0
 #define SYSCTL_NSTRS 2
 
@@ -203,12 +226,14 @@
 /* sched_setaffinity(2) from a cpu list like 0-2,4 */
 #define OP_AFFINITY 29
 #define AFFINITY_CPUS(o) ((o)->s[0])
+#define AFFINITY_CPUS_IDX 0
 #define AFFINITY_NINTS 0
 #define AFFINITY_NSTRS 1
 
 /* chdir(2), in the container's view */
 #define OP_CHDIR 30
 #define CHDIR_PATH(o) ((o)->s[0])
+#define CHDIR_PATH_IDX 0
 #define CHDIR_NINTS 0
 #define CHDIR_NSTRS 1
 
@@ -230,6 +255,7 @@
 #define IDENTITY_GID(o) ((o)->i[1])
 #define IDENTITY_SETGROUPS(o) ((o)->i[2])
 #define IDENTITY_GROUPS(o) ((o)->s[0])
+#define IDENTITY_GROUPS_IDX 0
 #define IDENTITY_NINTS 3
 #define IDENTITY_NSTRS 1
 
@@ -250,7 +276,9 @@
 /* resolve args[0] on the container's PATH, as runc does, before ready */
 #define OP_FIND_EXEC 36
 #define FIND_EXEC_FILE(o) ((o)->s[0])
+#define FIND_EXEC_FILE_IDX 0
 #define FIND_EXEC_PATH(o) ((o)->s[1])
+#define FIND_EXEC_PATH_IDX 1
 #define FIND_EXEC_NINTS 0
 #define FIND_EXEC_NSTRS 2
 
@@ -265,25 +293,33 @@
 #define WAIT_FIFO_NINTS 0
 #define WAIT_FIFO_NSTRS 0
 
-/* run a startContainer hook inside the container, the state from skiff on stdin */
+/* run a createContainer or startContainer hook in the container, the state from skiff on stdin */
 #define OP_HOOK 39
 #define HOOK_TIMEOUT(o) ((o)->i[0])
-#define HOOK_PATH(o) ((o)->s[0])
-#define HOOK_ARGS(o) ((o)->s[1])
-#define HOOK_ENV(o) ((o)->s[2])
+#define HOOK_KIND(o) ((o)->s[0])
+#define HOOK_KIND_IDX 0
+#define HOOK_PATH(o) ((o)->s[1])
+#define HOOK_PATH_IDX 1
+#define HOOK_ARGS(o) ((o)->s[2])
+#define HOOK_ARGS_IDX 2
+#define HOOK_ENV(o) ((o)->s[3])
+#define HOOK_ENV_IDX 3
 #define HOOK_NINTS 1
-#define HOOK_NSTRS 3
+#define HOOK_NSTRS 4
 
 /* execve the resolved program */
 #define OP_EXEC 40
 #define EXEC_ARGS(o) ((o)->s[0])
+#define EXEC_ARGS_IDX 0
 #define EXEC_ENV(o) ((o)->s[1])
+#define EXEC_ENV_IDX 1
 #define EXEC_NINTS 0
 #define EXEC_NSTRS 2
 
 /* join a new session keyring, so the container sees none of the host's keys */
 #define OP_SESSION_KEYRING 42
 #define SESSION_KEYRING_NAME(o) ((o)->s[0])
+#define SESSION_KEYRING_NAME_IDX 0
 #define SESSION_KEYRING_NINTS 0
 #define SESSION_KEYRING_NSTRS 1
 
@@ -296,6 +332,7 @@
 /* before clone: move this process into a cgroup (write 0 to its cgroup.procs); the container is born in it */
 #define OP_JOIN_CGROUP 45
 #define JOIN_CGROUP_PROCS(o) ((o)->s[0])
+#define JOIN_CGROUP_PROCS_IDX 0
 #define JOIN_CGROUP_NINTS 0
 #define JOIN_CGROUP_NSTRS 1
 
@@ -303,13 +340,16 @@
 #define OP_SECCOMP 43
 #define SECCOMP_FLAGS(o) ((o)->i[0])
 #define SECCOMP_PROGRAM(o) ((o)->s[0])
+#define SECCOMP_PROGRAM_IDX 0
 #define SECCOMP_NINTS 1
 #define SECCOMP_NSTRS 1
 
 /* connect to the seccomp listenerPath while the host is visible; report point and take the container process state */
 #define OP_SECCOMP_LISTENER 44
 #define SECCOMP_LISTENER_PATH(o) ((o)->s[0])
+#define SECCOMP_LISTENER_PATH_IDX 0
 #define SECCOMP_LISTENER_POINT(o) ((o)->s[1])
+#define SECCOMP_LISTENER_POINT_IDX 1
 #define SECCOMP_LISTENER_NINTS 0
 #define SECCOMP_LISTENER_NSTRS 2
 
@@ -317,6 +357,7 @@
 #define OP_CONSOLE_SOCKET 60
 #define CONSOLE_SOCKET_RELAY(o) ((o)->i[0])
 #define CONSOLE_SOCKET_PATH(o) ((o)->s[0])
+#define CONSOLE_SOCKET_PATH_IDX 0
 #define CONSOLE_SOCKET_NINTS 1
 #define CONSOLE_SOCKET_NSTRS 1
 

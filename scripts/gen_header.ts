@@ -18,7 +18,11 @@ export function renderHeader(): string {
     const up = o.name.toUpperCase();
     lines.push(`/* ${o.doc} */`, `#define OP_${up} ${o.code}`);
     o.ints.forEach((f, i) => lines.push(`#define ${up}_${f.toUpperCase()}(o) ((o)->i[${i}])`));
-    o.strs.forEach((f, i) => lines.push(`#define ${up}_${f.toUpperCase()}(o) ((o)->s[${i}])`));
+    o.strs.forEach((f, i) => {
+      lines.push(`#define ${up}_${f.toUpperCase()}(o) ((o)->s[${i}])`);
+      // for split_list(), which takes the field's index
+      lines.push(`#define ${up}_${f.toUpperCase()}_IDX ${i}`);
+    });
     lines.push(`#define ${up}_NINTS ${o.ints.length}`, `#define ${up}_NSTRS ${o.strs.length}`, "");
   }
   lines.push("#define OP_TABLE(X) \\");

@@ -143,8 +143,9 @@ function createLocked(c: {
       const creating = { ...hookState, status: "creating" };
       runHooks("prestart", spec.hooks?.prestart, creating);
       runHooks("createRuntime", spec.hooks?.createRuntime, creating);
-      runHooks("createContainer", spec.hooks?.createContainer, creating);
-      init.go();
+      // createContainer hooks run in the container (skiff-init), given this state.
+      if (spec.hooks?.createContainer?.length) init.goWith(JSON.stringify(creating));
+      else init.go();
       continue;
     }
     if (msg.name === SECCOMP_LISTENER_POINT) {

@@ -2,7 +2,7 @@
 // the host comes in HostFacts, so golden tests run without root.
 import type { Op } from "./ops";
 import { joinList } from "./ops";
-import type { Mount, Spec } from "../spec/types";
+import type { Hook, Mount, Spec } from "../spec/types";
 import { NAMESPACE_FLAGS } from "../spec/tables";
 import {
   MS_BIND, MS_RDONLY, MS_REC, MS_SLAVE, MS_PRIVATE, MS_SHARED, MS_UNBINDABLE,
@@ -111,10 +111,15 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
     ops.push({ op: "sysctl", path: `/proc/sys/${key.replaceAll(".", "/")}`, value, origin: `/linux/sysctl/${escapePointer(key)}` });
   }
+  // prestart and createRuntime hooks run in skiff (the runtime's
+  // namespaces); createContainer hooks here, in the container's namespaces
+  // before pivot_root, as the spec says, with the state skiff sends.
   const hooks = spec.hooks ?? {};
-  if ((hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) + (hooks.createContainer?.length ?? 0) > 0) {
-    ops.push({ op: "wait_go", point: "createRuntime", payload: 0, origin: "/hooks" });
+  const createHooks = hooks.createContainer ?? [];
+  if ((hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) + createHooks.length > 0) {
+    ops.push({ op: "wait_go", point: "createRuntime", payload: createHooks.length ? 1 : 0, origin: "/hooks" });
   }
+  createHooks.forEach((h, index) => ops.push(hookOp(h, { kind: "createContainer", index })));
   ops.push(opts.noPivot ? { op: "chroot", origin: "/root/path" } : { op: "pivot_root", origin: "/root/path" });
   // As runc: the console after the rootfs is in place, before it is made
   // read-only and paths are masked, and long before the user switch.
@@ -131,21 +136,18 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   const startHooks = hooks.startContainer ?? [];
   ops.push({ op: "wait_go", point: "ready", payload: startHooks.length ? 1 : 0, origin: "" });
   ops.push({ op: "wait_fifo", origin: "" });
-  startHooks.forEach((h, i) =>
-    ops.push({
-      op: "hook",
-      path: h.path,
-      args: joinList(h.args ?? [h.path]),
-      env: joinList(h.env ?? []),
-      timeout: h.timeout ?? 0,
-      origin: `/hooks/startContainer/${i}`,
-    }),
-  );
+  startHooks.forEach((h, index) => ops.push(hookOp(h, { kind: "startContainer", index })));
   ops.push(...execPlan(proc, { seccomp }));
   return ops;
 }
 
 type RootfsOptions = CompileOptions & { host: HostFacts };
+
+/** A hook run by skiff-init, with the state skiff last sent as its stdin. */
+function hookOp(h: Hook, opts: { kind: "createContainer" | "startContainer"; index: number }): Op {
+  const origin = `/hooks/${opts.kind}/${opts.index}`;
+  return { op: "hook", kind: opts.kind, path: h.path, args: joinList(h.args ?? [h.path]), env: joinList(h.env ?? []), timeout: h.timeout ?? 0, origin };
+}
 
 /** Connect to --console-socket while the host is in view, or make the relay's socketpair. */
 export function consoleSocketOp(path: string | undefined): Op {

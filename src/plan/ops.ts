@@ -53,7 +53,7 @@ export const OPS = [
   { code: 36, name: "find_exec", ints: [], strs: ["file", "path"], doc: "resolve args[0] on the container's PATH, as runc does, before ready" },
   { code: 37, name: "close_fds", ints: ["keep"], strs: [], doc: "mark every fd >= 3+keep close-on-exec" },
   { code: 38, name: "wait_fifo", ints: [], strs: [], doc: "block until `start` opens exec.fifo" },
-  { code: 39, name: "hook", ints: ["timeout"], strs: ["path", "args", "env"], doc: "run a startContainer hook inside the container, the state from skiff on stdin" },
+  { code: 39, name: "hook", ints: ["timeout"], strs: ["kind", "path", "args", "env"], doc: "run a createContainer or startContainer hook in the container, the state from skiff on stdin" },
   { code: 40, name: "exec", ints: [], strs: ["args", "env"], doc: "execve the resolved program" },
   { code: 42, name: "session_keyring", ints: [], strs: ["name"], doc: "join a new session keyring, so the container sees none of the host's keys" },
   { code: 41, name: "unshare", ints: ["flags"], strs: [], doc: "unshare(2) after the cgroup is joined (cgroup namespace)" },

@@ -1,7 +1,7 @@
 // OCI lifecycle hooks through skiff's CLI: all six kinds, their state on
 // stdin, args and env, timeouts, and what a failing hook does.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
 import type { Hook, Hooks, Spec } from "../../src/spec/types";
@@ -31,7 +31,11 @@ const IN_CONTAINER = "/markers"; // where startContainer hooks see the marker di
  */
 function recordingHook(name: string, dir: string, extra: { fail?: boolean } = {}): Hook {
   const script =
-    `cat > ${dir}/${name}.state; tr '\\000' '\\n' < /proc/$$/cmdline > ${dir}/${name}.args; ` +
+    // The shell's argv from /proc, by its pid in /proc's own namespace (the
+    // parent of a subshell's awk): createContainer hooks run in the
+    // container's pid namespace with the host's /proc still mounted.
+    `cat > ${dir}/${name}.state; me=$(awk '/^PPid:/ {print $2}' /proc/self/status); ` +
+    `tr '\\000' '\\n' < /proc/$me/cmdline > ${dir}/${name}.args; ` +
     `env > ${dir}/${name}.env; echo ${name} >> ${dir}/order` +
     (extra.fail ? `; echo "boom from ${name}" >&2; exit 3` : "");
   return { path: "/bin/sh", args: [argv0(name), "-c", script, "zero", "one", "two words"], env: [`HOOK_NAME=${name}`, "FOO=bar baz"] };
@@ -217,8 +221,29 @@ describe("failing hooks", () => {
     const r = skiff(["run", "-b", c.bundle, c.id], { root });
     expect(r.code).not.toBe(0);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toContain("startContainer hook /bin/sh: exit status 3");
+    expect(r.stderr).toContain("startContainer hook /bin/sh: exit status 3: boom from startContainer");
     expect(read(c.marks, "order").split("\n").filter(Boolean)).toEqual(["startContainer"]);
     expect(leftovers(root, c.id, c.bundle)).toEqual([]);
+  });
+});
+
+describe("where hooks run", () => {
+  test("createRuntime in the runtime's namespaces, createContainer in the container's", () => {
+    const nsOf = (dir: string, name: string): Hook => ({
+      path: "/bin/sh",
+      args: ["sh", "-c", `readlink /proc/self/ns/mnt /proc/self/ns/uts /proc/self/ns/net > ${dir}/${name}.ns`],
+    });
+    const c = newContainer("hk-ns", ["/probe", "sleep", "30"], (marks) => ({
+      createRuntime: [nsOf(marks, "createRuntime")],
+      createContainer: [nsOf(marks, "createContainer")],
+    }));
+    const cr = skiff(["create", "-b", c.bundle, c.id], { root });
+    expect(cr.stderr).toBe("");
+    expect(cr.code).toBe(0);
+    const pid = state(c.id).pid as number;
+    const container = ["mnt", "uts", "net"].map((n) => readlinkSync(`/proc/${pid}/ns/${n}`));
+    const host = ["mnt", "uts", "net"].map((n) => readlinkSync(`/proc/self/ns/${n}`));
+    expect(read(c.marks, "createContainer.ns").trim().split("\n")).toEqual(container);
+    expect(read(c.marks, "createRuntime.ns").trim().split("\n")).toEqual(host);
   });
 });
