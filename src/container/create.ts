@@ -1,6 +1,6 @@
 // `skiff create`: from a bundle to a process waiting on exec.fifo.
 // Every failure removes all it made: the process, cgroups, state directory.
-import { chmodSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { HelperError, SkiffError, StateError, SpecError, describeErrno } from "../errors";
 import { loadSpec } from "../spec/load";
@@ -71,13 +71,18 @@ export function createContainer(opts: CreateOptions): Created {
   const undo = new Undo();
   undo.push(() => rmSync(paths.dir, { recursive: true, force: true }));
   try {
+    // Held until create returns: a start or delete meanwhile waits for it.
     const lockFd = openSync(paths.lock, "w", 0o600);
-    flock(lockFd, LOCK_EX);
-    mkfifo(paths.fifo, 0o622);
-    // mkfifo applies the umask (0o022 leaves 0o600): a container user other
-    // than root must be able to open the fifo for writing, as under runc.
-    chmodSync(paths.fifo, 0o622);
-    return createLocked({ spec, bundle, rootfs, paths, opts: { ...opts, consoleSocket }, undo });
+    try {
+      flock(lockFd, LOCK_EX);
+      mkfifo(paths.fifo, 0o622);
+      // mkfifo applies the umask (0o022 leaves 0o600): a container user other
+      // than root must be able to open the fifo for writing, as under runc.
+      chmodSync(paths.fifo, 0o622);
+      return createLocked({ spec, bundle, rootfs, paths, opts: { ...opts, consoleSocket }, undo });
+    } finally {
+      closeSync(lockFd);
+    }
   } catch (e) {
     undo.run();
     throw e;

@@ -8,8 +8,15 @@ import { runHooksWarning } from "../hooks/run_hooks";
 import { logWarning } from "../cli/log";
 import { killAndWait } from "./kill_wait";
 import { deriveStatus, readState } from "./state";
+import { withContainerLock } from "./lock";
+import { containerPaths } from "./paths";
 
 export function deleteContainer(root: string, id: string, opts: { force: boolean }): void {
+  // The lock first: a container still being created is deleted once it is.
+  withContainerLock(containerPaths(root, id), () => deleteLocked(root, id, opts));
+}
+
+function deleteLocked(root: string, id: string, opts: { force: boolean }): void {
   let found;
   try {
     found = readState(root, id);

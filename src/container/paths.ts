@@ -1,5 +1,6 @@
 // Where a container's state lives under --root.
 import { join } from "node:path";
+import { StateError } from "../errors";
 
 export const DEFAULT_ROOT = "/run/skiff";
 
@@ -19,7 +20,10 @@ export function checkId(id: string): string | undefined {
   return undefined;
 }
 
+/** The paths of container id under root; an id that could name a path elsewhere is refused. */
 export function containerPaths(root: string, id: string): ContainerPaths {
+  const problem = checkId(id);
+  if (problem) throw new StateError(problem);
   const dir = join(root, id);
   return { dir, state: join(dir, "state.json"), fifo: join(dir, "exec.fifo"), lock: join(dir, ".lock") };
 }

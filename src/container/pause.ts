@@ -2,17 +2,24 @@
 import { StateError } from "../errors";
 import { freeze, thaw } from "../cgroups/freeze";
 import { deriveStatus, readState } from "./state";
+import { withContainerLock } from "./lock";
 
 export function pauseContainer(root: string, id: string): void {
-  const { state, paths } = readState(root, id);
-  const status = deriveStatus(state, paths);
-  if (status !== "running" && status !== "created") throw new StateError(`container not running or created: ${status}`);
-  freeze(state.cgroup);
+  const { paths } = readState(root, id);
+  withContainerLock(paths, () => {
+    const { state } = readState(root, id);
+    const status = deriveStatus(state, paths);
+    if (status !== "running" && status !== "created") throw new StateError(`container not running or created: ${status}`);
+    freeze(state.cgroup);
+  });
 }
 
 export function resumeContainer(root: string, id: string): void {
-  const { state, paths } = readState(root, id);
-  const status = deriveStatus(state, paths);
-  if (status !== "paused") throw new StateError(`container not paused: ${status}`);
-  thaw(state.cgroup);
+  const { paths } = readState(root, id);
+  withContainerLock(paths, () => {
+    const { state } = readState(root, id);
+    const status = deriveStatus(state, paths);
+    if (status !== "paused") throw new StateError(`container not paused: ${status}`);
+    thaw(state.cgroup);
+  });
 }

@@ -5,13 +5,17 @@ import { runHooksWarning } from "../hooks/run_hooks";
 import { logWarning } from "../cli/log";
 import { deriveStatus, isAlive, readState, type ContainerState } from "./state";
 import type { ContainerPaths } from "./paths";
+import { withContainerLock } from "./lock";
 
 export function startContainer(root: string, id: string): void {
-  const { state, paths } = readState(root, id);
-  const status = deriveStatus(state, paths);
-  if (status === "stopped") throw new StateError(`cannot start a container that has stopped`);
-  if (status !== "created") throw new StateError(`cannot start an already running container`);
-  releaseFifo(state, paths);
+  const { paths } = readState(root, id);
+  withContainerLock(paths, () => {
+    const { state } = readState(root, id);
+    const status = deriveStatus(state, paths);
+    if (status === "stopped") throw new StateError(`cannot start a container that has stopped`);
+    if (status !== "created") throw new StateError(`cannot start an already running container`);
+    releaseFifo(state, paths);
+  });
 }
 
 export function releaseFifo(state: ContainerState, paths: ContainerPaths): void {

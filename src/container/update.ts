@@ -1,12 +1,11 @@
 // `skiff update`: change the resources of a live container, then record the
 // merged resources in state.json's copy of the config.
-import { closeSync, openSync } from "node:fs";
 import { StateError } from "../errors";
 import { applyResources } from "../cgroups/apply";
 import { detectLayout } from "../cgroups/layout";
 import type { LinuxResources } from "../cgroups/resources_types";
 import { logDebug, logWarning } from "../cli/log";
-import { LOCK_EX, flock } from "../util/libc";
+import { withContainerLock } from "./lock";
 import { deriveStatus, readState, writeState } from "./state";
 
 /** The parts of linux.resources that `update` may change (as runc's update). */
@@ -47,9 +46,7 @@ export function mergeResources(base: LinuxResources | undefined, change: LinuxRe
 
 export function updateContainer(root: string, id: string, change: LinuxResources): LinuxResources {
   const { paths } = readState(root, id);
-  const fd = openSync(paths.lock, "r+");
-  try {
-    flock(fd, LOCK_EX);
+  return withContainerLock(paths, () => {
     const { state } = readState(root, id);
     if (deriveStatus(state, paths) === "stopped") throw new StateError(`cannot update container ${id}: container not running`);
     const subset = updatableSubset(change);
@@ -59,7 +56,5 @@ export function updateContainer(root: string, id: string, change: LinuxResources
     linux.resources = merged as Record<string, unknown>;
     writeState(paths, state);
     return merged;
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
