@@ -20,13 +20,15 @@
 #define SETNS_NINTS 1
 #define SETNS_NSTRS 1
 
-/* clone the container process; the parent reports its pid, then exits or waits */
+/* clone the container process (clone3, born in the cgroup v2 directory given); the parent reports its pid, then exits or waits */
 #define OP_CLONE 3
 #define CLONE_FLAGS(o) ((o)->i[0])
 #define CLONE_WAIT(o) ((o)->i[1])
 #define CLONE_SUBREAPER(o) ((o)->i[2])
+#define CLONE_CGROUP(o) ((o)->s[0])
+#define CLONE_CGROUP_IDX 0
 #define CLONE_NINTS 3
-#define CLONE_NSTRS 0
+#define CLONE_NSTRS 1
 
 /* tell skiff the point reached, block until it answers go (and, with payload, the state for startContainer hooks) */
 #define OP_WAIT_GO 4
@@ -329,10 +331,10 @@
 #define UNSHARE_NINTS 1
 #define UNSHARE_NSTRS 0
 
-/* before clone: move this process into a cgroup (write 0 to its cgroup.procs); the container is born in it */
+/* move this single-threaded process into a cgroup v1 directory (write 0 to its tasks file) */
 #define OP_JOIN_CGROUP 45
-#define JOIN_CGROUP_PROCS(o) ((o)->s[0])
-#define JOIN_CGROUP_PROCS_IDX 0
+#define JOIN_CGROUP_TASKS(o) ((o)->s[0])
+#define JOIN_CGROUP_TASKS_IDX 0
 #define JOIN_CGROUP_NINTS 0
 #define JOIN_CGROUP_NSTRS 1
 

@@ -53,6 +53,23 @@ function copyCpuset(dir: string): void {
   }
 }
 
+/** Move a process into every cgroup of the record, by pid (the slow way: see compile.ts). */
+export function joinCgroups(rec: CgroupRecord, pid: number): void {
+  for (const dir of Object.values(rec.paths)) {
+    try {
+      writeFileSync(join(dir, "cgroup.procs"), String(pid));
+    } catch (e) {
+      throw new SystemError("join cgroup", describeErrno(e), dir);
+    }
+  }
+}
+
+/** The record's directories split as clone3 and the v1 tasks files want them. */
+export function cgroupDirs(rec: CgroupRecord): { v1: string[]; v2?: string } {
+  const v1 = Object.entries(rec.paths).filter(([, dir]) => dir !== rec.unified).map(([, dir]) => dir);
+  return { v1, v2: rec.unified };
+}
+
 /** Pids in the container's cgroup (read from one hierarchy that has them). */
 export function cgroupPids(rec: CgroupRecord): number[] {
   const dir = rec.paths["pids"] ?? rec.unified ?? Object.values(rec.paths)[0];

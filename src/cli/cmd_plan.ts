@@ -7,7 +7,7 @@ import { loadSpec } from "../spec/load";
 import { compilePlan } from "../plan/compile";
 import { printPlan } from "../plan/print";
 import { detectLayout, parseProcCgroup } from "../cgroups/layout";
-import { cgroupDir } from "../cgroups/manage";
+import { cgroupDir, cgroupDirs } from "../cgroups/manage";
 import { gatherHostFacts } from "../container/host_facts";
 import { containerPaths } from "../container/paths";
 import { checkSupported } from "../container/supported";
@@ -36,7 +36,7 @@ export const command: Command = {
       bundle,
       fifo: containerPaths(g.root, id).fifo,
       id,
-      cgroupProcs: Object.values(paths).map((dir) => `${dir}/cgroup.procs`),
+      cgroups: cgroupDirs({ paths, created: [], unified: layout.hierarchies.some((h) => h.name === "unified") ? paths.unified : undefined }),
       noPivot: Boolean(p.flags["no-pivot"]),
       preserveFds: (p.flags["preserve-fds"] as number | undefined) ?? 0,
       host: gatherHostFacts(layout, { cgroup: { paths, created: [] }, cgroupNs }),

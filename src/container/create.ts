@@ -6,10 +6,10 @@ import { HelperError, SkiffError, StateError, SpecError, describeErrno } from ".
 import { loadSpec } from "../spec/load";
 import type { Spec } from "../spec/types";
 import { SPEC_VERSION } from "../spec/types";
-import { compilePlan } from "../plan/compile";
+import { compilePlan, joinsCgroupsItself } from "../plan/compile";
 import { encodePlan } from "../plan/encode";
 import { detectLayout } from "../cgroups/layout";
-import { createCgroups, removeCgroups } from "../cgroups/manage";
+import { cgroupDirs, createCgroups, joinCgroups, removeCgroups } from "../cgroups/manage";
 import { applyResources } from "../cgroups/apply";
 import type { LinuxResources } from "../cgroups/resources_types";
 import { logDebug, logPhase, logWarning } from "../cli/log";
@@ -115,7 +115,7 @@ function createLocked(c: {
     bundle: c.bundle,
     fifo: c.paths.fifo,
     id: opts.id,
-    cgroupProcs: Object.values(cgroup.paths).map((dir) => `${dir}/cgroup.procs`),
+    cgroups: cgroupDirs(cgroup),
     noPivot: opts.noPivot,
     noNewKeyring: opts.noNewKeyring,
     denySetgroups: process.getuid?.() !== 0,
@@ -141,6 +141,8 @@ function createLocked(c: {
       pid = msg.pid;
       hookState.pid = pid;
       writeIdMaps(pid, spec);
+      // In a new user namespace the process cannot join by itself.
+      if (!joinsCgroupsItself(spec)) joinCgroups(cgroup, pid);
       init.go();
       continue;
     }

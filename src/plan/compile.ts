@@ -30,8 +30,8 @@ export interface CompileOptions {
   bundle: string; // absolute host path, for relative bind sources
   fifo: string; // absolute host path of exec.fifo
   id: string;
-  /** cgroup.procs files of the container's cgroups, one per hierarchy */
-  cgroupProcs?: string[];
+  /** the container's cgroup directories: v1 hierarchies, and the v2 one */
+  cgroups?: { v1: string[]; v2?: string };
   noPivot?: boolean;
   noNewKeyring?: boolean;
   /** an unprivileged caller's user namespace: setgroups(2) is denied there */
@@ -65,11 +65,6 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   // (in a new user namespace, host uid 100000 cannot pass a 0700 --root).
   ops.push({ op: "open_fifo", path: opts.fifo, origin: "" });
   if (proc.terminal) ops.push(consoleSocketOp(opts.consoleSocket));
-  // The parent stage joins the cgroups before anything else (while it still
-  // has the host's privileges), so the container is created inside them.
-  // On cgroup v1 the first such write waits for an RCU grace period (about
-  // 10 ms); skiff-init pays it, not a process the container waits for.
-  for (const procs of opts.cgroupProcs ?? []) ops.push({ op: "join_cgroup", procs, origin: "/linux/cgroupsPath" });
   // Parent stage: join the user namespace first (it owns the others), then
   // the rest; new namespaces come with clone.
   const joins = namespaces
@@ -90,7 +85,16 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   for (const n of namespaces) {
     if (!n.path && n.type !== "time" && n.type !== "cgroup") cloneFlags |= NAMESPACE_FLAGS[n.type];
   }
-  ops.push({ op: "clone", flags: cloneFlags, wait: opts.foreground ? 1 : 0, subreaper: opts.subreaper ? 1 : 0, origin: "/linux/namespaces" });
+  // How the process gets into its cgroups, cheaply: moving a process by pid
+  // (cgroup.procs) takes a global lock whose first use waits for an RCU
+  // grace period (about 10 ms). A process born in its cgroup v2 directory
+  // (clone3 CLONE_INTO_CGROUP), or moving its only thread itself (v1 tasks,
+  // "0"), does not. Inside a new user namespace it may not write the host's
+  // cgroup files: skiff moves it by pid then (see joinsCgroupsItself).
+  const self = joinsCgroupsItself(spec) && opts.cgroups;
+  const v2 = self ? opts.cgroups!.v2 ?? "" : "";
+  ops.push({ op: "clone", flags: cloneFlags, wait: opts.foreground ? 1 : 0, subreaper: opts.subreaper ? 1 : 0, cgroup: v2, origin: "/linux/namespaces" });
+  if (self) for (const dir of opts.cgroups!.v1) ops.push({ op: "join_cgroup", tasks: `${dir}/tasks`, origin: "/linux/cgroupsPath" });
 
   // Container's first process, once skiff wrote the id maps.
   const newUser = (cloneFlags & CLONE_NEWUSER) !== 0;
@@ -213,6 +217,11 @@ function compileMount(ops: Op[], m: Mount, opts: RootfsOptions & { origin: strin
 
 function isBind(m: Mount): boolean {
   return (m.options ?? []).some((o) => o === "bind" || o === "rbind") || m.type === "bind";
+}
+
+/** The process joins its cgroups itself unless it is made in a new user namespace. */
+export function joinsCgroupsItself(spec: Spec): boolean {
+  return !(spec.linux?.namespaces ?? []).some((n) => n.type === "user" && !n.path);
 }
 
 /** "/dev/../proc/" -> "/proc": lexical, the kernel resolves the rest in the root. */

@@ -67,7 +67,7 @@ export function compileExecPlan(proc: Process, opts: ExecPlanOptions): Op[] {
     const path = opts.join[name];
     if (path) ops.push({ op: "setns", nstype: NS_CLONE_FLAG[name], path, origin: `namespace ${name}` });
   }
-  ops.push({ op: "clone", flags: 0, wait: opts.foreground ? 1 : 0, subreaper: 0, origin: "" });
+  ops.push({ op: "clone", flags: 0, wait: opts.foreground ? 1 : 0, subreaper: 0, cgroup: "", origin: "" });
 
   // The child, after skiff joined it to the container's cgroup.
   ops.push({ op: "setsid", origin: "" });

@@ -19,7 +19,7 @@ const HOST: HostFacts = {
     ],
   },
 };
-const OPTS = { id: "c1", cgroupProcs: ["/sys/fs/cgroup/cpu/c1/cgroup.procs", "/sys/fs/cgroup/unified/c1/cgroup.procs"], rootfs: "/b/rootfs", bundle: "/b", fifo: "/run/skiff/c1/exec.fifo", host: HOST };
+const OPTS = { id: "c1", cgroups: { v1: ["/sys/fs/cgroup/cpu/c1", "/sys/fs/cgroup/systemd/c1"], v2: "/sys/fs/cgroup/unified/c1" }, rootfs: "/b/rootfs", bundle: "/b", fifo: "/run/skiff/c1/exec.fifo", host: HOST };
 
 function golden(name: string, text: string): void {
   const file = new URL(`./testdata/${name}.plan`, import.meta.url).pathname;
