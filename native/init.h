@@ -29,6 +29,9 @@ struct init_state {
 	int last_cap;    /* /proc/sys/kernel/cap_last_cap, read at start */
 	char exec_path[PATH_MAX];
 	char *hook_state; /* state JSON for startContainer hooks, from skiff */
+	int cgroup_fd;    /* cgroup v2 directory for clone3, or -1 */
+	int *tasks_fds;   /* v1 tasks files the child writes 0 into, -1 ended */
+	char **tasks_names; /* their paths, for errors */
 };
 extern struct init_state g;
 

@@ -98,35 +98,30 @@ static void wait_and_exit(pid_t child, int subreaper)
 	}
 }
 
-/* clone3: fork-like (no new stack), born in the cgroup v2 directory when one
- * is given, which spares the global lock that moving it later would take. */
-static long clone_into(uint64_t flags, const char *cgroup, struct err *e)
+/* clone3: fork-like (no new stack), born in the cgroup v2 directory that
+ * cgroup_open opened, which spares the lock that moving it later takes. */
+static long clone_into(uint64_t flags, struct err *e)
 {
 	struct clone_args args;
 	memset(&args, 0, sizeof args);
 	args.flags = flags;
 	args.exit_signal = SIGCHLD;
-	int fd = -1;
-	if (*cgroup) {
-		fd = open(cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			return fail(e, errno, "open cgroup %s", cgroup);
+	if (g.cgroup_fd >= 0) {
 		args.flags |= CLONE_INTO_CGROUP;
-		args.cgroup = (uint64_t)fd;
+		args.cgroup = (uint64_t)g.cgroup_fd;
 	}
 	long pid = syscall(SYS_clone3, &args, sizeof args);
-	int saved = errno;
-	if (pid != 0 && fd >= 0)
-		close(fd);
-	if (pid == 0 && fd >= 0)
-		close(fd);
-	errno = saved;
-	return pid < 0 ? fail(e, errno, "clone container process%s%s", *cgroup ? " into " : "", cgroup) : pid;
+	if (pid < 0)
+		return fail(e, errno, "clone container process");
+	if (g.cgroup_fd >= 0)
+		close(g.cgroup_fd);
+	g.cgroup_fd = -1;
+	return pid;
 }
 
 int op_clone(const struct op *o, struct err *e)
 {
-	long pid = clone_into((uint64_t)CLONE_FLAGS(o), CLONE_CGROUP(o), e);
+	long pid = clone_into((uint64_t)CLONE_FLAGS(o), e);
 	if (pid < 0)
 		return -1;
 	tty_after_clone(pid == 0);
@@ -178,15 +173,39 @@ int op_session_keyring(const struct op *o, struct err *e)
 	return 0;
 }
 
+int op_cgroup_open(const struct op *o, struct err *e)
+{
+	const char *v2 = CGROUP_OPEN_V2(o);
+	if (*v2) {
+		g.cgroup_fd = open(v2, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (g.cgroup_fd < 0)
+			return fail(e, errno, "open cgroup %s", v2);
+	}
+	char **tasks = split_list(o, CGROUP_OPEN_TASKS_IDX);
+	size_t n = 0;
+	while (tasks && tasks[n])
+		n++;
+	g.tasks_fds = calloc(n + 1, sizeof *g.tasks_fds);
+	if (!tasks || !g.tasks_fds)
+		return fail(e, ENOMEM, "open cgroups");
+	for (size_t k = 0; k < n; k++) {
+		g.tasks_fds[k] = open(tasks[k], O_WRONLY | O_CLOEXEC);
+		if (g.tasks_fds[k] < 0)
+			return fail(e, errno, "open cgroup %s", tasks[k]);
+	}
+	g.tasks_fds[n] = -1;
+	g.tasks_names = tasks;
+	return 0;
+}
+
 int op_join_cgroup(const struct op *o, struct err *e)
 {
-	const char *tasks = JOIN_CGROUP_TASKS(o);
-	int fd = open(tasks, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(e, errno, "join cgroup: open %s", tasks);
+	(void)o;
 	/* "0" is the writing thread: our only one, so the whole process. */
-	ssize_t n = write(fd, "0", 1);
-	int saved = errno;
-	close(fd);
-	return n != 1 ? fail(e, saved, "join cgroup: write %s", tasks) : 0;
+	for (int k = 0; g.tasks_fds && g.tasks_fds[k] >= 0; k++) {
+		if (write(g.tasks_fds[k], "0", 1) != 1)
+			return fail(e, errno, "join cgroup: write %s", g.tasks_names[k]);
+		close(g.tasks_fds[k]);
+	}
+	return 0;
 }

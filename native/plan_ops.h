@@ -20,15 +20,13 @@
 #define SETNS_NINTS 1
 #define SETNS_NSTRS 1
 
-/* clone the container process (clone3, born in the cgroup v2 directory given); the parent reports its pid, then exits or waits */
+/* clone3 the container process (born in the cgroup v2 directory cgroup_open opened); the parent reports its pid, then exits or waits */
 #define OP_CLONE 3
 #define CLONE_FLAGS(o) ((o)->i[0])
 #define CLONE_WAIT(o) ((o)->i[1])
 #define CLONE_SUBREAPER(o) ((o)->i[2])
-#define CLONE_CGROUP(o) ((o)->s[0])
-#define CLONE_CGROUP_IDX 0
 #define CLONE_NINTS 3
-#define CLONE_NSTRS 1
+#define CLONE_NSTRS 0
 
 /* tell skiff the point reached, block until it answers go (and, with payload, the state for startContainer hooks) */
 #define OP_WAIT_GO 4
@@ -331,12 +329,19 @@
 #define UNSHARE_NINTS 1
 #define UNSHARE_NSTRS 0
 
-/* move this single-threaded process into a cgroup v1 directory (write 0 to its tasks file) */
+/* after clone: move this single-threaded process into its v1 cgroups (0 into each tasks file cgroup_open opened) */
 #define OP_JOIN_CGROUP 45
-#define JOIN_CGROUP_TASKS(o) ((o)->s[0])
-#define JOIN_CGROUP_TASKS_IDX 0
 #define JOIN_CGROUP_NINTS 0
-#define JOIN_CGROUP_NSTRS 1
+#define JOIN_CGROUP_NSTRS 0
+
+/* before any namespace is joined: open the cgroup v2 directory for clone3 and the v1 tasks files for join_cgroup */
+#define OP_CGROUP_OPEN 46
+#define CGROUP_OPEN_V2(o) ((o)->s[0])
+#define CGROUP_OPEN_V2_IDX 0
+#define CGROUP_OPEN_TASKS(o) ((o)->s[1])
+#define CGROUP_OPEN_TASKS_IDX 1
+#define CGROUP_OPEN_NINTS 0
+#define CGROUP_OPEN_NSTRS 2
 
 /* seccomp(SECCOMP_SET_MODE_FILTER, flags) with a BPF program (hex); with NEW_LISTENER send the fd to the listener */
 #define OP_SECCOMP 43
@@ -416,6 +421,7 @@
   X(SESSION_KEYRING, session_keyring) \
   X(UNSHARE, unshare) \
   X(JOIN_CGROUP, join_cgroup) \
+  X(CGROUP_OPEN, cgroup_open) \
   X(SECCOMP, seccomp) \
   X(SECCOMP_LISTENER, seccomp_listener) \
   X(CONSOLE_SOCKET, console_socket) \

@@ -19,7 +19,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-struct init_state g = {.sync_fd = -1, .root_fd = -1, .fifo_fd = -1};
+struct init_state g = {.sync_fd = -1, .root_fd = -1, .fifo_fd = -1, .cgroup_fd = -1};
 
 int fail(struct err *e, int errnum, const char *fmt, ...)
 {

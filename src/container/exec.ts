@@ -58,6 +58,10 @@ export function execContainer(opts: ExecOptions): Execed {
   const consoleSocket = checkTerminal({ terminal: Boolean(proc.terminal), detach: opts.detach, consoleSocket: opts.consoleSocket });
   const cgroupDirs = execCgroups(state.cgroup, opts.cgroups);
   const joined = namespacesToJoin(state.pid);
+  // Cheaply, by the process itself, unless it lands in the container's own
+  // user namespace (then it may not write the host's cgroup files).
+  const selfJoin = joined.user === undefined;
+  const v2 = cgroupDirs.get("unified");
   const ops = compileExecPlan(proc, {
     seccomp: containerSeccomp(state.config.linux?.seccomp),
     id: state.id,
@@ -67,6 +71,7 @@ export function execContainer(opts: ExecOptions): Execed {
     preserveFds: opts.preserveFds,
     denySetgroups: joined.user !== undefined && setgroupsDenied(state.pid),
     consoleSocket,
+    cgroups: selfJoin ? { v1: [...cgroupDirs].filter(([k]) => k !== "unified").map(([, d]) => d), v2 } : undefined,
   });
 
   const init = InitChannel.start(encodePlan(ops), { preserveFds: opts.preserveFds });
@@ -84,7 +89,7 @@ export function execContainer(opts: ExecOptions): Execed {
         pid = msg.pid;
         // The namespaces were opened by pid: make sure it was still our init.
         if (processStartTime(state.pid) !== state.pidStartTime) throw new StateError("cannot exec in a stopped container");
-        joinCgroupDirs(cgroupDirs, pid);
+        if (!selfJoin) joinCgroupDirs([...cgroupDirs.values()], pid);
         init.go();
         continue;
       }
@@ -144,7 +149,7 @@ function setgroupsDenied(pid: number): boolean {
  * The directories the process joins: the container's, or sub-cgroups of
  * them that already exist (--cgroup, as runc's exec takes it).
  */
-export function execCgroups(rec: CgroupRecord, specs: readonly string[]): string[] {
+export function execCgroups(rec: CgroupRecord, specs: readonly string[]): Map<string, string> {
   const dirs = new Map(Object.entries(rec.paths));
   for (const s of specs) {
     const colon = s.indexOf(":");
@@ -166,7 +171,7 @@ export function execCgroups(rec: CgroupRecord, specs: readonly string[]): string
       dirs.set(key, dir);
     }
   }
-  return [...dirs.values()];
+  return dirs;
 }
 
 /** The container's filter applies to exec'd processes as well. */

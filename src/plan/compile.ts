@@ -65,6 +65,8 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   // (in a new user namespace, host uid 100000 cannot pass a 0700 --root).
   ops.push({ op: "open_fifo", path: opts.fifo, origin: "" });
   if (proc.terminal) ops.push(consoleSocketOp(opts.consoleSocket));
+  const self = joinsCgroupsItself(spec) && opts.cgroups !== undefined;
+  if (self) ops.push(cgroupOpenOp(opts.cgroups!));
   // Parent stage: join the user namespace first (it owns the others), then
   // the rest; new namespaces come with clone.
   const joins = namespaces
@@ -85,16 +87,8 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   for (const n of namespaces) {
     if (!n.path && n.type !== "time" && n.type !== "cgroup") cloneFlags |= NAMESPACE_FLAGS[n.type];
   }
-  // How the process gets into its cgroups, cheaply: moving a process by pid
-  // (cgroup.procs) takes a global lock whose first use waits for an RCU
-  // grace period (about 10 ms). A process born in its cgroup v2 directory
-  // (clone3 CLONE_INTO_CGROUP), or moving its only thread itself (v1 tasks,
-  // "0"), does not. Inside a new user namespace it may not write the host's
-  // cgroup files: skiff moves it by pid then (see joinsCgroupsItself).
-  const self = joinsCgroupsItself(spec) && opts.cgroups;
-  const v2 = self ? opts.cgroups!.v2 ?? "" : "";
-  ops.push({ op: "clone", flags: cloneFlags, wait: opts.foreground ? 1 : 0, subreaper: opts.subreaper ? 1 : 0, cgroup: v2, origin: "/linux/namespaces" });
-  if (self) for (const dir of opts.cgroups!.v1) ops.push({ op: "join_cgroup", tasks: `${dir}/tasks`, origin: "/linux/cgroupsPath" });
+  ops.push({ op: "clone", flags: cloneFlags, wait: opts.foreground ? 1 : 0, subreaper: opts.subreaper ? 1 : 0, origin: "/linux/namespaces" });
+  if (self) ops.push({ op: "join_cgroup", origin: "/linux/cgroupsPath" });
 
   // Container's first process, once skiff wrote the id maps.
   const newUser = (cloneFlags & CLONE_NEWUSER) !== 0;
@@ -219,7 +213,19 @@ function isBind(m: Mount): boolean {
   return (m.options ?? []).some((o) => o === "bind" || o === "rbind") || m.type === "bind";
 }
 
-/** The process joins its cgroups itself unless it is made in a new user namespace. */
+/**
+ * How a process gets into its cgroups cheaply. Moving one by pid
+ * (cgroup.procs) takes the kernel's global cgroup lock, whose first use
+ * after a quiet spell waits for an RCU grace period (6-12 ms). A process born
+ * in its cgroup v2 directory (clone3 CLONE_INTO_CGROUP), or moving its only
+ * thread itself (0 into a v1 tasks file), does not take it. The files are
+ * opened before any namespace is joined, while the host's paths are in view.
+ */
+export function cgroupOpenOp(dirs: { v1: readonly string[]; v2?: string }): Op {
+  return { op: "cgroup_open", v2: dirs.v2 ?? "", tasks: joinList(dirs.v1.map((d) => `${d}/tasks`)), origin: "/linux/cgroupsPath" };
+}
+
+/** Inside a new user namespace the process may not write the host's cgroup files: skiff moves it by pid. */
 export function joinsCgroupsItself(spec: Spec): boolean {
   return !(spec.linux?.namespaces ?? []).some((n) => n.type === "user" && !n.path);
 }

@@ -16,7 +16,7 @@
 // the pid namespace joined above. No mounts, no exec.fifo.
 import type { Op } from "./ops";
 import type { Process } from "../spec/types";
-import { consoleSocketOp, terminalOp } from "./compile";
+import { cgroupOpenOp, consoleSocketOp, terminalOp } from "./compile";
 import { credentialsPlan, execPlan } from "./process_plan";
 import type { SeccompPlan } from "../seccomp/plan";
 import { processAttributePlan } from "./process_attrs";
@@ -50,14 +50,17 @@ export interface ExecPlanOptions {
   denySetgroups?: boolean;
   /** with proc.terminal: where the pty master goes (else the foreground parent stage relays it) */
   consoleSocket?: string;
+  /** cgroup directories the process joins itself (absent: skiff moves it by pid) */
+  cgroups?: { v1: string[]; v2?: string };
   /** the container's seccomp filter: an exec'd process gets it too */
   seccomp?: SeccompPlan;
 }
 
 export function compileExecPlan(proc: Process, opts: ExecPlanOptions): Op[] {
   const ops: Op[] = [];
-  // Before any namespace is joined: the socket's path is the host's.
+  // Before any namespace is joined: these paths are the host's.
   if (proc.terminal) ops.push(consoleSocketOp(opts.consoleSocket));
+  if (opts.cgroups) ops.push(cgroupOpenOp(opts.cgroups));
 
   // Everything processAttributePlan makes is inherited by the clone; the
   // final cpu affinity comes after the cgroup join, in the child.
@@ -67,9 +70,11 @@ export function compileExecPlan(proc: Process, opts: ExecPlanOptions): Op[] {
     const path = opts.join[name];
     if (path) ops.push({ op: "setns", nstype: NS_CLONE_FLAG[name], path, origin: `namespace ${name}` });
   }
-  ops.push({ op: "clone", flags: 0, wait: opts.foreground ? 1 : 0, subreaper: 0, cgroup: "", origin: "" });
+  ops.push({ op: "clone", flags: 0, wait: opts.foreground ? 1 : 0, subreaper: 0, origin: "" });
 
-  // The child, after skiff joined it to the container's cgroup.
+  // The child: in its cgroups, born there (v2) and moving itself (v1), or
+  // moved by skiff before it answered the pid line (a user namespace).
+  if (opts.cgroups) ops.push({ op: "join_cgroup", origin: "--cgroup" });
   ops.push({ op: "setsid", origin: "" });
   if (!opts.noNewKeyring) ops.push({ op: "session_keyring", name: `_ses.${opts.id}`, origin: "--no-new-keyring" });
   // The pty from the container's devpts (/dev/ptmx after the mount

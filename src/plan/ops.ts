@@ -17,7 +17,7 @@ export interface OpDef {
 export const OPS = [
   { code: 1, name: "unshare_time", ints: [], strs: ["offsets"], doc: "unshare(CLONE_NEWTIME) and write timens_offsets; children enter it" },
   { code: 2, name: "setns", ints: ["nstype"], strs: ["path"], doc: "join an existing namespace by path" },
-  { code: 3, name: "clone", ints: ["flags", "wait", "subreaper"], strs: ["cgroup"], doc: "clone the container process (clone3, born in the cgroup v2 directory given); the parent reports its pid, then exits or waits" },
+  { code: 3, name: "clone", ints: ["flags", "wait", "subreaper"], strs: [], doc: "clone3 the container process (born in the cgroup v2 directory cgroup_open opened); the parent reports its pid, then exits or waits" },
   { code: 4, name: "wait_go", ints: ["payload"], strs: ["point"], doc: "tell skiff the point reached, block until it answers go (and, with payload, the state for startContainer hooks)" },
   { code: 5, name: "become_root", ints: [], strs: [], doc: "setresuid/setresgid(0) inside a new user namespace" },
   { code: 6, name: "setsid", ints: [], strs: [], doc: "new session, so the container has no controlling terminal of ours" },
@@ -58,7 +58,8 @@ export const OPS = [
   { code: 42, name: "session_keyring", ints: [], strs: ["name"], doc: "join a new session keyring, so the container sees none of the host's keys" },
   { code: 41, name: "unshare", ints: ["flags"], strs: [], doc: "unshare(2) after the cgroup is joined (cgroup namespace)" },
   // seccomp (owner: src/seccomp/**, native/ops_seccomp.c)
-  { code: 45, name: "join_cgroup", ints: [], strs: ["tasks"], doc: "move this single-threaded process into a cgroup v1 directory (write 0 to its tasks file)" },
+  { code: 45, name: "join_cgroup", ints: [], strs: [], doc: "after clone: move this single-threaded process into its v1 cgroups (0 into each tasks file cgroup_open opened)" },
+  { code: 46, name: "cgroup_open", ints: [], strs: ["v2", "tasks"], doc: "before any namespace is joined: open the cgroup v2 directory for clone3 and the v1 tasks files for join_cgroup" },
   { code: 43, name: "seccomp", ints: ["flags"], strs: ["program"], doc: "seccomp(SECCOMP_SET_MODE_FILTER, flags) with a BPF program (hex); with NEW_LISTENER send the fd to the listener" },
   { code: 44, name: "seccomp_listener", ints: [], strs: ["path", "point"], doc: "connect to the seccomp listenerPath while the host is visible; report point and take the container process state" },
   // terminals (owner: native/ops_tty.c)
