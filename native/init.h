@@ -47,6 +47,9 @@ int open_in_root(const char *path, int flags, struct err *e);
 int mkdir_in_root(const char *path, int mode, struct err *e);
 int open_parent_in_root(const char *path, const char **base, struct err *e);
 
+/* ops_idmap.c */
+void idmap_parent_done(void);
+
 /* sync.c */
 /* 0 when the whole line was written, -1 when skiff no longer listens. */
 int sync_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

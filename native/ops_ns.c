@@ -133,6 +133,7 @@ int op_clone(const struct op *o, struct err *e)
 	}
 	sync_send("pid %ld", pid);
 	close(g.sync_fd);
+	idmap_parent_done();
 	if (CLONE_WAIT(o))
 		wait_and_exit((pid_t)pid, (int)CLONE_SUBREAPER(o));
 	_exit(0);

@@ -377,6 +377,57 @@
 #define TERMINAL_NINTS 4
 #define TERMINAL_NSTRS 0
 
+/* before clone: a user namespace with exactly these maps (a forked child unshares it, the parent writes the maps); keep its fd in slot */
+#define OP_IDMAP_USERNS 80
+#define IDMAP_USERNS_SLOT(o) ((o)->i[0])
+#define IDMAP_USERNS_UID_MAP(o) ((o)->s[0])
+#define IDMAP_USERNS_UID_MAP_IDX 0
+#define IDMAP_USERNS_GID_MAP(o) ((o)->s[1])
+#define IDMAP_USERNS_GID_MAP_IDX 1
+#define IDMAP_USERNS_NINTS 1
+#define IDMAP_USERNS_NSTRS 2
+
+/* before clone: open a user namespace file (the joined one, for idmap without mappings); keep its fd in slot */
+#define OP_OPEN_USERNS 81
+#define OPEN_USERNS_SLOT(o) ((o)->i[0])
+#define OPEN_USERNS_PATH(o) ((o)->s[0])
+#define OPEN_USERNS_PATH_IDX 0
+#define OPEN_USERNS_NINTS 1
+#define OPEN_USERNS_NSTRS 1
+
+/* before clone: open_tree(OPEN_TREE_CLONE) of a bind source, a detached copy kept in tree (inherited across clone) */
+#define OP_OPEN_TREE 82
+#define OPEN_TREE_TREE(o) ((o)->i[0])
+#define OPEN_TREE_RECURSIVE(o) ((o)->i[1])
+#define OPEN_TREE_SOURCE(o) ((o)->s[0])
+#define OPEN_TREE_SOURCE_IDX 0
+#define OPEN_TREE_NINTS 2
+#define OPEN_TREE_NSTRS 1
+
+/* mount_setattr on a detached tree; with MOUNT_ATTR_IDMAP the user namespace in slot userns gives the mapping */
+#define OP_TREE_SETATTR 83
+#define TREE_SETATTR_TREE(o) ((o)->i[0])
+#define TREE_SETATTR_SET(o) ((o)->i[1])
+#define TREE_SETATTR_CLEAR(o) ((o)->i[2])
+#define TREE_SETATTR_PROPAGATION(o) ((o)->i[3])
+#define TREE_SETATTR_RECURSIVE(o) ((o)->i[4])
+#define TREE_SETATTR_USERNS(o) ((o)->i[5])
+#define TREE_SETATTR_NINTS 6
+#define TREE_SETATTR_NSTRS 0
+
+/* close every user namespace fd: the idmapped trees hold their mappings */
+#define OP_CLOSE_USERNS 84
+#define CLOSE_USERNS_NINTS 0
+#define CLOSE_USERNS_NSTRS 0
+
+/* move_mount a detached tree onto target (inside root), then close it */
+#define OP_MOVE_TREE 85
+#define MOVE_TREE_TREE(o) ((o)->i[0])
+#define MOVE_TREE_TARGET(o) ((o)->s[0])
+#define MOVE_TREE_TARGET_IDX 0
+#define MOVE_TREE_NINTS 1
+#define MOVE_TREE_NSTRS 1
+
 #define OP_TABLE(X) \
   X(UNSHARE_TIME, unshare_time) \
   X(SETNS, setns) \
@@ -425,6 +476,12 @@
   X(SECCOMP, seccomp) \
   X(SECCOMP_LISTENER, seccomp_listener) \
   X(CONSOLE_SOCKET, console_socket) \
-  X(TERMINAL, terminal)
+  X(TERMINAL, terminal) \
+  X(IDMAP_USERNS, idmap_userns) \
+  X(OPEN_USERNS, open_userns) \
+  X(OPEN_TREE, open_tree) \
+  X(TREE_SETATTR, tree_setattr) \
+  X(CLOSE_USERNS, close_userns) \
+  X(MOVE_TREE, move_tree)
 
 #endif

@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { SpecError, type SpecIssue } from "../errors";
 import type { Spec } from "../spec/types";
+import { isIdmapped } from "../plan/idmap";
 
 export function checkSupported(spec: Spec, _opts: { consoleSocket?: string } = {}): void {
   const issues: SpecIssue[] = [];
@@ -12,6 +13,11 @@ export function checkSupported(spec: Spec, _opts: { consoleSocket?: string } = {
   if (linux.memoryPolicy) issues.push({ pointer: "/linux/memoryPolicy", message: "memoryPolicy is not supported yet" });
   if (spec.process?.apparmorProfile && !existsSync("/sys/kernel/security/apparmor")) {
     issues.push({ pointer: "/process/apparmorProfile", message: "apparmor is not enabled on this host" });
+  }
+  // mount_setattr(MOUNT_ATTR_IDMAP) needs CAP_SYS_ADMIN in the user namespace of the source's filesystem (runc refuses too).
+  const idmapped = (spec.mounts ?? []).findIndex(isIdmapped);
+  if (idmapped >= 0 && process.geteuid?.() !== 0) {
+    issues.push({ pointer: `/mounts/${idmapped}`, message: "idmapped mounts need skiff to run as root (CAP_SYS_ADMIN in the host's user namespace)" });
   }
   if (!(linux.namespaces ?? []).some((n) => n.type === "mount")) {
     issues.push({ pointer: "/linux/namespaces", message: "a mount namespace is required" });

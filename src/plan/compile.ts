@@ -9,6 +9,7 @@ import {
   parseMountOptions,
 } from "../spec/mount_options";
 import { devicePlan } from "./devices";
+import { idmapParentPlan, idmapTrees } from "./idmap";
 import { cgroupMountPlan, type CgroupMountFacts } from "./cgroup_mounts";
 import { processAttributePlan } from "./process_attrs";
 import { credentialsPlan, execPlan } from "./process_plan";
@@ -67,6 +68,9 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   if (proc.terminal) ops.push(consoleSocketOp(opts.consoleSocket));
   const self = joinsCgroupsItself(spec) && opts.cgroups !== undefined;
   if (self) ops.push(cgroupOpenOp(opts.cgroups!));
+  // Idmapped mounts are made while this process is still in the host's
+  // user and mount namespaces (src/plan/idmap.ts).
+  ops.push(...idmapParentPlan(spec, { bundle: opts.bundle }));
   // Parent stage: join the user namespace first (it owns the others), then
   // the rest; new namespaces come with clone.
   const joins = namespaces
@@ -178,13 +182,14 @@ function compileRootfs(ops: Op[], spec: Spec, opts: RootfsOptions): void {
   }
   ops.push({ op: "open_root", path: opts.rootfs, origin: "/root/path" });
   const mounts = spec.mounts ?? [];
-  mounts.forEach((m, i) => compileMount(ops, m, { ...opts, origin: `/mounts/${i}` }));
+  const trees = idmapTrees(spec);
+  mounts.forEach((m, i) => compileMount(ops, m, { ...opts, origin: `/mounts/${i}`, tree: trees.get(i) }));
   const devBound = mounts.some((m) => normalize(m.destination) === "/dev" && isBind(m));
   if (!devBound) ops.push(...devicePlan(linux.devices ?? [], { mountsDevpts: mounts.some((m) => m.type === "devpts") }));
   ops.push({ op: "mkdir", path: spec.process!.cwd, mode: 0o755, origin: "/process/cwd" });
 }
 
-function compileMount(ops: Op[], m: Mount, opts: RootfsOptions & { origin: string }): void {
+function compileMount(ops: Op[], m: Mount, opts: RootfsOptions & { origin: string; tree?: number }): void {
   const origin = opts.origin;
   const o = parseMountOptions(m.options ?? [], { pointer: `${origin}/options` });
   const target = normalize(m.destination);
@@ -193,6 +198,14 @@ function compileMount(ops: Op[], m: Mount, opts: RootfsOptions & { origin: strin
     return;
   }
   let source = m.source ?? "";
+  if (opts.tree !== undefined) {
+    // Idmapped: the parent stage made the tree, with its flags; move it in.
+    if (!source.startsWith("/")) source = `${opts.bundle}/${source}`;
+    ops.push(opts.host.sourceKind(source) === "file" ? { op: "mkfile", path: target, mode: 0o644, origin } : { op: "mkdir", path: target, mode: 0o755, origin });
+    ops.push({ op: "move_tree", tree: opts.tree, target, origin });
+    for (const p of o.propagation) ops.push({ op: "propagate", target, flags: p, origin });
+    return;
+  }
   if (o.bind || m.type === "bind") {
     if (!source.startsWith("/")) source = `${opts.bundle}/${source}`;
     const kind = opts.host.sourceKind(source);

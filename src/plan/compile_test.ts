@@ -49,6 +49,36 @@ test("a rootless config with joined namespaces, hooks and process attributes", (
   golden("rootless", printPlan(compilePlan(spec, { ...OPTS, noPivot: true, noNewKeyring: true, preserveFds: 2, foreground: true, subreaper: true })));
 });
 
+test("idmapped mounts: made in the parent stage, moved in after open_root", () => {
+  const spec = defaultConfig({ rootless: false });
+  spec.linux!.namespaces!.push({ type: "user" });
+  spec.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  spec.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  const own = [{ containerID: 1000, hostID: 0, size: 1 }, { containerID: 0, hostID: 1000, size: 1 }];
+  spec.mounts!.push(
+    { destination: "/data", source: "/srv/data", options: ["rbind", "ridmap", "ro", "nosuid", "rnodev", "rprivate"], uidMappings: own, gidMappings: own },
+    { destination: "/home", source: "home", options: ["bind", "idmap", "noatime"] },
+    { destination: "/etc/app.conf", source: "/srv/app.conf", type: "bind", uidMappings: spec.linux!.uidMappings, gidMappings: spec.linux!.gidMappings },
+  );
+  const ops = compilePlan(spec, OPTS);
+  golden("idmap", printPlan(ops));
+  const at = (name: string) => ops.findIndex((o) => o.op === name);
+  expect(at("close_userns")).toBeLessThan(at("clone"));
+  expect(at("move_tree")).toBeGreaterThan(at("open_root"));
+  // the same mapping (the container's, implied or spelt out) makes one user namespace
+  expect(ops.filter((o) => o.op === "idmap_userns")).toHaveLength(2);
+  expect(compilePlan(defaultConfig({ rootless: false }), OPTS).some((o) => o.op === "close_userns")).toBe(false);
+});
+
+test("idmap without mappings in a joined user namespace opens that namespace", () => {
+  const spec = defaultConfig({ rootless: false });
+  spec.linux!.namespaces!.push({ type: "user", path: "/proc/7/ns/user" });
+  spec.mounts!.push({ destination: "/data", source: "/srv", options: ["bind", "idmap"] });
+  const ops = compilePlan(spec, OPTS);
+  expect(ops.find((o) => o.op === "open_userns")).toMatchObject({ slot: 0, path: "/proc/7/ns/user", origin: `/mounts/${spec.mounts!.length - 1}` });
+  expect(ops.findIndex((o) => o.op === "open_userns")).toBeLessThan(ops.findIndex((o) => o.op === "setns"));
+});
+
 test("the user namespace is joined before the others", () => {
   const spec = defaultConfig({ rootless: false });
   spec.linux!.namespaces = [

@@ -65,6 +65,13 @@ export const OPS = [
   // terminals (owner: native/ops_tty.c)
   { code: 60, name: "console_socket", ints: ["relay"], strs: ["path"], doc: "before clone: connect to --console-socket, or (relay) make a socketpair so the parent stage gets the pty master and relays it" },
   { code: 61, name: "terminal", ints: ["height", "width", "uid", "console"], strs: [], doc: "pty from the container's /dev/ptmx (peer by TIOCGPTPEER): size, /dev/console bind, master sent, slave as stdio and controlling tty" },
+  // idmapped mounts (owner: src/plan/idmap.ts, native/ops_idmap.c): made in the parent stage, moved in after clone
+  { code: 80, name: "idmap_userns", ints: ["slot"], strs: ["uid_map", "gid_map"], doc: "before clone: a user namespace with exactly these maps (a forked child unshares it, the parent writes the maps); keep its fd in slot" },
+  { code: 81, name: "open_userns", ints: ["slot"], strs: ["path"], doc: "before clone: open a user namespace file (the joined one, for idmap without mappings); keep its fd in slot" },
+  { code: 82, name: "open_tree", ints: ["tree", "recursive"], strs: ["source"], doc: "before clone: open_tree(OPEN_TREE_CLONE) of a bind source, a detached copy kept in tree (inherited across clone)" },
+  { code: 83, name: "tree_setattr", ints: ["tree", "set", "clear", "propagation", "recursive", "userns"], strs: [], doc: "mount_setattr on a detached tree; with MOUNT_ATTR_IDMAP the user namespace in slot userns gives the mapping" },
+  { code: 84, name: "close_userns", ints: [], strs: [], doc: "close every user namespace fd: the idmapped trees hold their mappings" },
+  { code: 85, name: "move_tree", ints: ["tree"], strs: ["target"], doc: "move_mount a detached tree onto target (inside root), then close it" },
 ] as const satisfies readonly OpDef[];
 
 export type OpName = (typeof OPS)[number]["name"];

@@ -26,7 +26,7 @@ export function featuresDocument(opts: { version?: string; seccompHost?: Seccomp
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },
-      mountExtensions: { idmap: { enabled: false } },
+      mountExtensions: { idmap: { enabled: true } },
       netDevices: { enabled: false },
     },
     annotations: { "run.skiff.version": opts.version ?? SKIFF_VERSION },

@@ -40,7 +40,9 @@ test("contents", () => {
   expect(doc.hooks).toHaveLength(6);
   expect(doc.mountOptions).toEqual([...MOUNT_OPTIONS]);
   expect(doc.mountOptions).not.toContain("tmpcopyup");
-  expect(doc.mountOptions).not.toContain("idmap");
+  expect(doc.mountOptions).toContain("idmap");
+  expect(doc.mountOptions).toContain("ridmap");
+  expect(doc.linux.mountExtensions).toEqual({ idmap: { enabled: true } });
   expect(doc.linux.namespaces).toHaveLength(8);
   expect(doc.linux.capabilities).toHaveLength(41);
   expect(doc.linux.cgroup).toEqual({ v1: true, v2: true, systemd: false, systemdUser: false });

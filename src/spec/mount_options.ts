@@ -52,6 +52,8 @@ export interface MountOptions {
   data: string[]; // everything else, joined with "," as the filesystem's data
   bind: boolean;
   recursive: boolean; // rbind
+  idmap: boolean; // "idmap" or "ridmap": an idmapped bind mount (never passed to mount(2))
+  ridmap: boolean; // "ridmap": the mapping applies to every mount of the tree
 }
 
 // [set?, MS_ flag]: set=false means the option clears the flag.
@@ -133,8 +135,6 @@ const REC_ATIME_OPTIONS: Readonly<Record<string, number>> = {
 
 const UNSUPPORTED_OPTIONS: Readonly<Record<string, string>> = {
   tmpcopyup: "mount option \"tmpcopyup\" is not supported",
-  idmap: "mount option \"idmap\" is not supported (idmapped mounts)",
-  ridmap: "mount option \"ridmap\" is not supported (idmapped mounts)",
 };
 
 /** Every option skiff understands (the features document lists these). */
@@ -143,6 +143,8 @@ export const MOUNT_OPTIONS: readonly string[] = [
   ...Object.keys(PROPAGATION_OPTIONS),
   ...Object.keys(REC_ATTR_OPTIONS),
   ...Object.keys(REC_ATIME_OPTIONS),
+  "idmap",
+  "ridmap",
 ].sort();
 
 /** Why an option cannot be used, or undefined when it can (unknown ones go to the filesystem). */
@@ -165,6 +167,8 @@ export function parseMountOptions(options: readonly string[], opts: { pointer?: 
     data: [],
     bind: false,
     recursive: false,
+    idmap: false,
+    ridmap: false,
   };
   options.forEach((option, i) => {
     const unsupported = checkMountOption(option);
@@ -177,6 +181,11 @@ export function parseMountOptions(options: readonly string[], opts: { pointer?: 
 }
 
 function applyOption(out: MountOptions, option: string): void {
+  if (option === "idmap" || option === "ridmap") {
+    out.idmap = true;
+    out.ridmap = option === "ridmap";
+    return;
+  }
   const flag = lookup(FLAG_OPTIONS, option);
   if (flag) {
     const [set, bits] = flag;

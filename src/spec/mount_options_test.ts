@@ -26,10 +26,10 @@ import {
 } from "./mount_options";
 
 // The list in runtime-spec config.md ("Linux mount options"), minus what skiff rejects.
-const SPEC_OPTIONS = `async atime bind defaults dev diratime dirsync exec iversion lazytime loud mand noatime nodev
+const SPEC_OPTIONS = `async atime bind defaults dev diratime dirsync exec idmap iversion lazytime loud mand noatime nodev
   nodiratime noexec noiversion nolazytime nomand norelatime nostrictatime nosuid nosymfollow private ratime rbind rdev
   rdiratime relatime remount rexec rnoatime rnodev rnodiratime rnoexec rnorelatime rnostrictatime rnosuid rnosymfollow
-  ro rprivate rrelatime rro rrw rshared rslave rstrictatime rsuid rsymfollow runbindable rw shared silent slave
+  ridmap ro rprivate rrelatime rro rrw rshared rslave rstrictatime rsuid rsymfollow runbindable rw shared silent slave
   strictatime suid symfollow sync unbindable`.split(/\s+/);
 
 test("every spec option is understood and none goes to the filesystem", () => {
@@ -95,8 +95,15 @@ test("unknown options are filesystem data, even prototype names", () => {
   expect(parseMountOptions(["mode=755", "constructor", "toString", "acl"]).data).toEqual(["mode=755", "constructor", "toString", "acl"]);
 });
 
-test("tmpcopyup, idmap and ridmap are rejected with the option's pointer", () => {
-  for (const o of ["tmpcopyup", "idmap", "ridmap"]) {
+test("idmap and ridmap mark an idmapped mount and are never filesystem data", () => {
+  expect(parseMountOptions(["rbind", "idmap"])).toMatchObject({ idmap: true, ridmap: false, recursive: true, data: [] });
+  expect(parseMountOptions(["bind", "ridmap"])).toMatchObject({ idmap: true, ridmap: true, recursive: false, data: [] });
+  expect(MOUNT_OPTIONS).toContain("idmap");
+  expect(MOUNT_OPTIONS).toContain("ridmap");
+});
+
+test("tmpcopyup is rejected with the option's pointer", () => {
+  for (const o of ["tmpcopyup"]) {
     let err: unknown;
     try {
       parseMountOptions(["nosuid", o], { pointer: "/mounts/2/options" });

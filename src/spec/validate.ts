@@ -24,7 +24,7 @@ export function validateSpec(value: unknown, opts: ValidateOptions = {}): SpecIs
   if (opts.requireProcess) checkProcessPresent(out, spec);
   checkNamespaceRules(out, spec);
   checkProcessRules(out, obj(spec.process));
-  checkMountRules(out, spec.mounts);
+  checkMountRules(out, spec);
   checkLinuxRules(out, obj(spec.linux));
   return out;
 }
@@ -551,15 +551,57 @@ function checkProcessRules(out: SpecIssue[], process: Obj): void {
   }
 }
 
-function checkMountRules(out: SpecIssue[], mounts: unknown): void {
-  list(mounts).forEach((m, i) => {
+function checkMountRules(out: SpecIssue[], spec: Obj): void {
+  list(spec.mounts).forEach((m, i) => {
     const mnt = obj(m);
     list(mnt.options).forEach((o, j) => {
       const why = typeof o === "string" ? checkMountOption(o) : undefined;
       if (why) out.push({ pointer: `/mounts/${i}/options/${j}`, message: why });
     });
-    for (const key of ["uidMappings", "gidMappings"]) {
-      if (mnt[key] !== undefined) out.push({ pointer: `/mounts/${i}/${key}`, message: "idmapped mounts are not supported" });
+    checkIdmapMount(out, mnt, { pointer: `/mounts/${i}`, linux: obj(spec.linux) });
+  });
+}
+
+// Idmapped mounts (config.md, and runc's rules): bind mounts only; uid and
+// gid mappings together; "idmap"/"ridmap" without mappings take the
+// container's user namespace, so there must be one.
+function checkIdmapMount(out: SpecIssue[], mnt: Obj, opts: { pointer: string; linux: Obj }): void {
+  const p = opts.pointer;
+  const options = list(mnt.options);
+  const uid = list(mnt.uidMappings).length > 0;
+  const gid = list(mnt.gidMappings).length > 0;
+  const option = options.findIndex((o) => o === "idmap" || o === "ridmap");
+  if (!uid && !gid && option < 0) return;
+  const bind = mnt.type === "bind" || options.some((o) => o === "bind" || o === "rbind");
+  if (!bind) {
+    out.push({ pointer: option >= 0 ? `${p}/options/${option}` : `${p}/${uid ? "uidMappings" : "gidMappings"}`, message: "idmapped mounts are only supported for bind mounts (options bind or rbind)" });
+  }
+  if (uid !== gid) {
+    out.push({ pointer: `${p}/${uid ? "gidMappings" : "uidMappings"}`, message: "uidMappings and gidMappings must be given together" });
+  }
+  if (!uid && !gid && !namespacesOf(opts.linux).has("user")) {
+    out.push({ pointer: `${p}/options/${option}`, message: "idmap without uidMappings and gidMappings uses the container's user namespace, but there is none" });
+  }
+  for (const key of ["uidMappings", "gidMappings"]) checkMappings(out, list(mnt[key]), `${p}/${key}`);
+}
+
+// Sizes above 0 and no two ranges overlapping on either side (the kernel
+// refuses such a map with EINVAL, which would say much less).
+function checkMappings(out: SpecIssue[], maps: unknown[], pointer: string): void {
+  const ranges = maps.map(obj);
+  ranges.forEach((m, i) => {
+    if (m.size === 0) out.push({ pointer: `${pointer}/${i}/size`, message: "must be greater than 0" });
+  });
+  const overlap = (a: Obj, b: Obj, key: string) => {
+    const [x, y, n, k] = [a[key], b[key], a.size, b.size];
+    if (typeof x !== "number" || typeof y !== "number" || typeof n !== "number" || typeof k !== "number") return false;
+    return x < y + k && y < x + n;
+  };
+  ranges.forEach((a, i) => {
+    for (let j = 0; j < i; j++) {
+      for (const key of ["containerID", "hostID"]) {
+        if (overlap(a, ranges[j]!, key)) out.push({ pointer: `${pointer}/${i}`, message: `${key} range overlaps that of ${pointer}/${j}` });
+      }
     }
   });
 }

@@ -335,18 +335,29 @@ test("root and ociVersion are required; the document must be an object", () => {
 });
 
 test("mounts: unsupported options and idmapped mounts", () => {
+  const one = [{ containerID: 0, hostID: 1, size: 1 }];
   const mounts = [
     { destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "tmpcopyup", "size=1m"] },
-    { destination: "/data", source: "/srv", options: ["rbind", "ridmap"], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }] },
+    { destination: "/data", source: "/srv", options: ["rbind", "ridmap"], uidMappings: one, gidMappings: one },
     { destination: "relative/ok", type: "tmpfs" },
     { source: "x" },
+    { destination: "/t", type: "tmpfs", options: ["idmap"], uidMappings: one, gidMappings: one },
+    { destination: "/u", source: "/srv", options: ["bind"], uidMappings: one },
+    { destination: "/v", source: "/srv", options: ["bind", "idmap"] },
+    { destination: "/w", source: "/srv", type: "bind", uidMappings: [{ containerID: 0, hostID: 1, size: 0 }, ...one], gidMappings: [{ containerID: 9, hostID: 0, size: 5 }, { containerID: 20, hostID: 4, size: 1 }] },
   ];
   expect(issuesOf(linuxConfig({ mounts }))).toEqual([
     "/mounts/3/destination: is required",
     '/mounts/0/options/1: mount option "tmpcopyup" is not supported',
-    '/mounts/1/options/1: mount option "ridmap" is not supported (idmapped mounts)',
-    "/mounts/1/uidMappings: idmapped mounts are not supported",
+    "/mounts/4/options/0: idmapped mounts are only supported for bind mounts (options bind or rbind)",
+    "/mounts/5/gidMappings: uidMappings and gidMappings must be given together",
+    "/mounts/6/options/1: idmap without uidMappings and gidMappings uses the container's user namespace, but there is none",
+    "/mounts/7/uidMappings/0/size: must be greater than 0",
+    "/mounts/7/gidMappings/1: hostID range overlaps that of /mounts/7/gidMappings/0",
   ]);
+  // with a user namespace, "idmap" alone takes its mappings
+  const userns = linuxConfig({ mounts: [mounts[6]] }, { namespaces: [{ type: "mount" }, { type: "user" }], uidMappings: one, gidMappings: one });
+  expect(issuesOf(userns)).toEqual([]);
 });
 
 test("strings that reach the kernel cannot hold NUL bytes", () => {
