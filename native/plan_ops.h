@@ -334,6 +334,15 @@
 #define JOIN_CGROUP_NINTS 0
 #define JOIN_CGROUP_NSTRS 0
 
+/* unprivileged: the new user namespace's process writes its own maps (setgroups denied first) */
+#define OP_OWN_ID_MAPS 47
+#define OWN_ID_MAPS_UID_MAP(o) ((o)->s[0])
+#define OWN_ID_MAPS_UID_MAP_IDX 0
+#define OWN_ID_MAPS_GID_MAP(o) ((o)->s[1])
+#define OWN_ID_MAPS_GID_MAP_IDX 1
+#define OWN_ID_MAPS_NINTS 0
+#define OWN_ID_MAPS_NSTRS 2
+
 /* before any namespace is joined: open the cgroup v2 directory for clone3 and the v1 tasks files for join_cgroup */
 #define OP_CGROUP_OPEN 46
 #define CGROUP_OPEN_V2(o) ((o)->s[0])
@@ -472,6 +481,7 @@
   X(SESSION_KEYRING, session_keyring) \
   X(UNSHARE, unshare) \
   X(JOIN_CGROUP, join_cgroup) \
+  X(OWN_ID_MAPS, own_id_maps) \
   X(CGROUP_OPEN, cgroup_open) \
   X(SECCOMP, seccomp) \
   X(SECCOMP_LISTENER, seccomp_listener) \

@@ -1,6 +1,6 @@
 // Create, join and remove a container's cgroups. skiff only ever removes
 // directories it created itself (recorded in state.json), never others.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SystemError, describeErrno } from "../errors";
 import type { CgroupRecord } from "./cgroup_types";
@@ -13,12 +13,13 @@ export function cgroupDir(h: Hierarchy, cgroupsPath: string, own: Map<string, st
 }
 
 /** Make the directories (parents too) and note which ones are new. */
-export function createCgroups(layout: CgroupLayout, opts: { cgroupsPath: string }): CgroupRecord {
+export function createCgroups(layout: CgroupLayout, opts: { cgroupsPath: string; rootless?: boolean }): CgroupRecord {
   const own = parseProcCgroup(readFileSync("/proc/self/cgroup", "utf8"));
   const rec: CgroupRecord = { paths: {}, created: [] };
   try {
     for (const h of layout.hierarchies) {
       const dir = cgroupDir(h, opts.cgroupsPath, own);
+      if (opts.rootless && !mayCreateIn(dir, h.mount)) continue; // as runc: no cgroup, no limits
       rec.paths[h.name] = dir;
       if (h.name === "freezer") rec.freezer = dir;
       if (h.fstype === "cgroup2") rec.unified = dir;
@@ -38,6 +39,18 @@ export function createCgroups(layout: CgroupLayout, opts: { cgroupsPath: string 
     throw e;
   }
   return rec;
+}
+
+/** An unprivileged caller may use a hierarchy only where it can write (a delegated subtree). */
+function mayCreateIn(dir: string, mount: string): boolean {
+  let d = dir;
+  while (d.length > mount.length && !existsSync(d)) d = join(d, "..");
+  try {
+    accessSync(d, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function missingAncestors(dir: string, mount: string): string[] {

@@ -1,7 +1,7 @@
 // skiff's entry point: global flags, then one command. Each command lives in
 // its own module, imported only when used, so `state` and `kill` stay fast.
 import { writeOut } from "../util/output";
-import { SkiffError, UsageError } from "../errors";
+import { SkiffError, UsageError, describeErrno } from "../errors";
 import { parseArgs, helpText, type FlagDefs, type Parsed } from "./args";
 import { configureLog, logError, logPhase } from "./log";
 import { DEFAULT_ROOT } from "../container/paths";
@@ -121,7 +121,15 @@ export async function main(argv: string[]): Promise<number> {
       logError(e.message);
       return 1;
     }
-    logError(`${command || "skiff"}: internal error: ${(e as Error).stack ?? e}`);
+    // A file operation that failed on the host: its syscall, path and cause
+    // are the whole story (an unwritable --root, say). Anything else is a
+    // bug of ours: say so, with the stack for the report.
+    const err = e as NodeJS.ErrnoException;
+    if (typeof err?.code === "string" && err.syscall) {
+      logError(`${command || "skiff"}: ${err.syscall}${err.path ? ` ${err.path}` : ""}: ${describeErrno(err)}`);
+      return 1;
+    }
+    logError(`${command || "skiff"}: internal error: ${err?.stack ?? e}`);
     return 1;
   }
 }

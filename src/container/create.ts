@@ -6,7 +6,7 @@ import { HelperError, SkiffError, StateError, SpecError, describeErrno } from ".
 import { loadSpec } from "../spec/load";
 import type { Spec } from "../spec/types";
 import { SPEC_VERSION } from "../spec/types";
-import { compilePlan, joinsCgroupsItself } from "../plan/compile";
+import { compilePlan, idMapText, joinsCgroupsItself } from "../plan/compile";
 import { encodePlan } from "../plan/encode";
 import { detectLayout } from "../cgroups/layout";
 import { cgroupDirs, createCgroups, joinCgroups, removeCgroups } from "../cgroups/manage";
@@ -102,10 +102,16 @@ function createLocked(c: {
   const namespaces = linux.namespaces ?? [];
   logPhase("config loaded");
   const layout = detectLayout();
-  const cgroup: CgroupRecord = createCgroups(layout, { cgroupsPath: linux.cgroupsPath || opts.id });
+  // Without privilege, hierarchies the caller may not write are left out, as
+  // runc's rootless mode does; limits asked for there then fail clearly.
+  const rootless = process.getuid?.() !== 0;
+  const cgroup: CgroupRecord = createCgroups(layout, { cgroupsPath: linux.cgroupsPath || opts.id, rootless });
   undo.push(() => removeCgroups(cgroup));
   // Limits are in place before the container's process joins the cgroup.
-  applyResources(layout, cgroup, linux.resources as LinuxResources | undefined, { devices: linux.devices, warn: logWarning, debug: logDebug });
+  const resources = linux.resources as LinuxResources | undefined;
+  // Unprivileged, the default device rules are not ours to set (runc skips them too).
+  const skipDevices = rootless && !resources?.devices?.length;
+  applyResources(layout, cgroup, resources, { devices: linux.devices, skipDevices, warn: logWarning, debug: logDebug });
 
   logPhase("cgroups ready");
   const host = gatherHostFacts(layout, { cgroup, cgroupNs: namespaces.some((n) => n.type === "cgroup" && !n.path) });
@@ -206,16 +212,13 @@ function resolveRootfs(spec: Spec, bundle: string): string {
 function writeIdMaps(pid: number, spec: Spec): void {
   const linux = spec.linux ?? {};
   const user = linux.namespaces?.find((n) => n.type === "user");
-  if (!user || user.path) return;
-  const lines = (maps: { containerID: number; hostID: number; size: number }[] | undefined) =>
-    (maps ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
-  // Without privilege, the kernel takes a gid_map only after setgroups is denied.
-  if (process.getuid?.() !== 0) writeFileSync(`/proc/${pid}/setgroups`, "deny");
+  // Unprivileged, the process maps itself (own_id_maps in the plan).
+  if (!user || user.path || process.getuid?.() !== 0) return;
   for (const [file, maps, pointer] of [
     ["uid_map", linux.uidMappings, "/linux/uidMappings"],
     ["gid_map", linux.gidMappings, "/linux/gidMappings"],
   ] as const) {
-    const text = lines(maps);
+    const text = idMapText(maps);
     if (!text) continue;
     try {
       writeFileSync(`/proc/${pid}/${file}`, text);

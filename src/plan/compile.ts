@@ -96,6 +96,11 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
 
   // Container's first process, once skiff wrote the id maps.
   const newUser = (cloneFlags & CLONE_NEWUSER) !== 0;
+  if (newUser && opts.denySetgroups) {
+    // Unprivileged, nobody outside may write the maps of a non-dumpable
+    // process; the kernel lets it map its own ids itself (one uid, one gid).
+    ops.push({ op: "own_id_maps", uid_map: idMapText(linux.uidMappings), gid_map: idMapText(linux.gidMappings), origin: "/linux/uidMappings" });
+  }
   if (newUser) ops.push({ op: "become_root", origin: `/linux/namespaces/${index("user")}` });
   const cgroupNs = has("cgroup");
   if (cgroupNs && !cgroupNs.path) {
@@ -236,6 +241,11 @@ function isBind(m: Mount): boolean {
  */
 export function cgroupOpenOp(dirs: { v1: readonly string[]; v2?: string }): Op {
   return { op: "cgroup_open", v2: dirs.v2 ?? "", tasks: joinList(dirs.v1.map((d) => `${d}/tasks`)), origin: "/linux/cgroupsPath" };
+}
+
+/** id mappings as /proc/PID/uid_map takes them: "inside outside count" lines. */
+export function idMapText(maps: readonly { containerID: number; hostID: number; size: number }[] | undefined): string {
+  return (maps ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
 }
 
 /** Inside a new user namespace the process may not write the host's cgroup files: skiff moves it by pid. */

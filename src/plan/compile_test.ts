@@ -46,7 +46,7 @@ test("a rootless config with joined namespaces, hooks and process attributes", (
   spec.process!.rlimits = [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 18446744073709551615 }];
   spec.linux!.sysctl = { "net.ipv4.ip_forward": "1" };
   spec.mounts!.push({ destination: "/etc/app.conf", source: "app.conf", options: ["bind", "ro", "rprivate"] });
-  golden("rootless", printPlan(compilePlan(spec, { ...OPTS, noPivot: true, noNewKeyring: true, preserveFds: 2, foreground: true, subreaper: true })));
+  golden("rootless", printPlan(compilePlan(spec, { ...OPTS, denySetgroups: true, noPivot: true, noNewKeyring: true, preserveFds: 2, foreground: true, subreaper: true })));
 });
 
 test("idmapped mounts: made in the parent stage, moved in after open_root", () => {

@@ -59,6 +59,7 @@ export const OPS = [
   { code: 41, name: "unshare", ints: ["flags"], strs: [], doc: "unshare(2) after the cgroup is joined (cgroup namespace)" },
   // seccomp (owner: src/seccomp/**, native/ops_seccomp.c)
   { code: 45, name: "join_cgroup", ints: [], strs: [], doc: "after clone: move this single-threaded process into its v1 cgroups (0 into each tasks file cgroup_open opened)" },
+  { code: 47, name: "own_id_maps", ints: [], strs: ["uid_map", "gid_map"], doc: "unprivileged: the new user namespace's process writes its own maps (setgroups denied first)" },
   { code: 46, name: "cgroup_open", ints: [], strs: ["v2", "tasks"], doc: "before any namespace is joined: open the cgroup v2 directory for clone3 and the v1 tasks files for join_cgroup" },
   { code: 43, name: "seccomp", ints: ["flags"], strs: ["program"], doc: "seccomp(SECCOMP_SET_MODE_FILTER, flags) with a BPF program (hex); with NEW_LISTENER send the fd to the listener" },
   { code: 44, name: "seccomp_listener", ints: [], strs: ["path", "point"], doc: "connect to the seccomp listenerPath while the host is visible; report point and take the container process state" },
