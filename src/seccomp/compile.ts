@@ -262,7 +262,27 @@ interface Interval {
   outcome: number | SyscallRules;
 }
 
-function intervals(rules: Map<number, SyscallRules>, def: number, lo: number): Interval[] {
+/**
+ * Syscalls newer than every one the profile names get ENOSYS rather than the
+ * default action, as runc does: a program then falls back from a syscall its
+ * kernel might lack (clone3, say) instead of failing with EPERM. Not when the
+ * default already lets calls through (allow, log, trace).
+ */
+const ENOSYS = 38;
+const ALLOWING_DEFAULTS = new Set(["SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRACE"]);
+
+function newestNamed(profile: Seccomp, arch: ArchDef): number | undefined {
+  let max: number | undefined;
+  for (const sc of profile.syscalls ?? []) {
+    for (const name of sc.names ?? []) {
+      const n = arch.table![name];
+      if (n !== undefined) max = Math.max(max ?? 0, n + (arch.bias ?? 0));
+    }
+  }
+  return max;
+}
+
+function intervals(rules: Map<number, SyscallRules>, def: number, lo: number, enosysAbove?: number): Interval[] {
   const out: Interval[] = [{ start: lo, outcome: def }];
   const add = (start: number, outcome: number | SyscallRules) => {
     const last = out[out.length - 1]!;
@@ -278,6 +298,7 @@ function intervals(rules: Map<number, SyscallRules>, def: number, lo: number): I
     add(nr, outcome);
     if (nr + 1 <= 0xffffffff) add(nr + 1, def);
   }
+  if (enosysAbove !== undefined && enosysAbove + 1 <= 0xffffffff) add(enosysAbove + 1, (SECCOMP_RET_ERRNO | ENOSYS) >>> 0);
   return out;
 }
 
@@ -412,7 +433,8 @@ export function compileSeccomp(profile: Seccomp, opts: CompileSeccompOptions = {
     const names = groups.get(s.audit)!;
     const tree = (name: string, lo: number) => {
       const arch = ARCHES[name]!;
-      emitTree(asm, intervals(rulesFor(profile, arch, known), def, lo), def, arch.bits);
+      const stub = ALLOWING_DEFAULTS.has(profile.defaultAction) ? undefined : newestNamed(profile, arch);
+      emitTree(asm, intervals(rulesFor(profile, arch, known), def, lo, stub), def, arch.bits);
     };
     const has64 = names.includes("SCMP_ARCH_X86_64"), has32 = names.includes("SCMP_ARCH_X32");
     if (has64 || has32) {

@@ -321,3 +321,25 @@ describe("plan", () => {
     expect(ops.indexOf("seccomp_listener")).toBeGreaterThan(ops.indexOf("clone"));
   });
 });
+
+describe("syscalls newer than the profile get ENOSYS (as runc's stub)", () => {
+  const ENOSYS_RET = (0x00050000 | 38) >>> 0;
+  const table = ARCHES.SCMP_ARCH_X86_64!.table!;
+  const profile = (defaultAction: string): Seccomp => ({
+    defaultAction,
+    architectures: ["SCMP_ARCH_X86_64"],
+    syscalls: [{ names: ["read", "write", "openat"], action: "SCMP_ACT_ALLOW" }],
+  });
+  test("with a denying default: above the newest named syscall, ENOSYS; below it, the default", () => {
+    const c = compileSeccomp(profile("SCMP_ACT_ERRNO"));
+    const newest = Math.max(table.read!, table.write!, table.openat!);
+    expect(runFilter(c.program, { nr: newest + 1, arch: AUDIT_X86_64 }).ret).toBe(ENOSYS_RET);
+    expect(runFilter(c.program, { nr: 1000, arch: AUDIT_X86_64 }).ret).toBe(ENOSYS_RET);
+    expect(runFilter(c.program, { nr: table.mkdir!, arch: AUDIT_X86_64 }).ret).toBe(EPERM_RET);
+    expect(runFilter(c.program, { nr: table.openat!, arch: AUDIT_X86_64 }).ret).toBe(ALLOW);
+  });
+  test("with an allowing default there is no stub", () => {
+    const c = compileSeccomp(profile("SCMP_ACT_LOG"));
+    expect(runFilter(c.program, { nr: 1000, arch: AUDIT_X86_64 }).ret).toBe(0x7ffc0000);
+  });
+});
