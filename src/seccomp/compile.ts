@@ -433,8 +433,8 @@ export function compileSeccomp(profile: Seccomp, opts: CompileSeccompOptions = {
     const names = groups.get(s.audit)!;
     const tree = (name: string, lo: number) => {
       const arch = ARCHES[name]!;
-      const stub = ALLOWING_DEFAULTS.has(profile.defaultAction) ? undefined : newestNamed(profile, arch);
-      emitTree(asm, intervals(rulesFor(profile, arch, known), def, lo, stub), def, arch.bits);
+      const enosysAbove = ALLOWING_DEFAULTS.has(profile.defaultAction) ? undefined : newestNamed(profile, arch);
+      emitTree(asm, intervals(rulesFor(profile, arch, known), def, lo, enosysAbove), def, arch.bits);
     };
     const has64 = names.includes("SCMP_ARCH_X86_64"), has32 = names.includes("SCMP_ARCH_X32");
     if (has64 || has32) {
