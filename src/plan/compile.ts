@@ -13,7 +13,6 @@ import { idmapParentPlan, idmapTrees } from "./idmap";
 import { cgroupMountPlan, type CgroupMountFacts } from "./cgroup_mounts";
 import { processAttributePlan } from "./process_attrs";
 import { credentialsPlan, execPlan } from "./process_plan";
-export { capMask } from "./process_plan";
 import { seccompPlan } from "../seccomp/plan";
 import type { Seccomp } from "../seccomp/compile";
 

@@ -54,6 +54,7 @@ export function flock(fd: number, op: number): void {
   if (load().libc.flock(fd, op) !== 0) throw new Error("flock: failed");
 }
 
+// Used by the tests to stand in for an engine (conmon, a shim are subreapers).
 const PR_SET_CHILD_SUBREAPER = 36;
 
 export function setChildSubreaper(): void {

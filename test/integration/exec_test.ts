@@ -36,7 +36,8 @@ function startContainer(prefix: string, args = SLEEP, mutate?: (s: Spec) => void
   return { id, pid: readState(id).pid, bundle };
 }
 
-function execJson(id: string, args: string[]): any {
+/** `skiff exec ARGS...` (flags, id, command), its last output line parsed. */
+function execJson(args: string[]): any {
   const r = skiff(["exec", ...args], { root });
   if (r.code !== 0) throw new Error(`exec ${args.join(" ")}: exit ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").pop()!);
@@ -63,7 +64,7 @@ describe("exec joins the container", () => {
   test(
     "namespaces are the init's",
     () => {
-      const ns = execJson(main.id, [main.id, "/probe", "ns"]);
+      const ns = execJson([main.id, "/probe", "ns"]);
       for (const name of ["cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"]) {
         if (!existsSync(`/proc/self/ns/${name}`)) continue;
         expect({ name, ino: ns[name] }).toEqual({ name, ino: nsInode(main.pid, name) });
@@ -77,7 +78,7 @@ describe("exec joins the container", () => {
   test(
     "the process is in the container's cgroups",
     () => {
-      const cg = execJson(main.id, [main.id, "/probe", "cgroup"]).cgroup as { hierarchy: number; path: string }[];
+      const cg = execJson([main.id, "/probe", "cgroup"]).cgroup as { hierarchy: number; path: string }[];
       const init = new Map<number, string>();
       for (const line of readFileSync(`/proc/${main.pid}/cgroup`, "utf8").split("\n").filter(Boolean)) {
         const [h, , ...path] = line.split(":");
@@ -104,7 +105,7 @@ describe("exec joins the container", () => {
         }
       }
       try {
-        const cg = execJson(main.id, ["--cgroup", "sub", main.id, "/probe", "cgroup"]).cgroup as { path: string }[];
+        const cg = execJson(["--cgroup", "sub", main.id, "/probe", "cgroup"]).cgroup as { path: string }[];
         for (const c of cg) expect(c.path.endsWith("/sub")).toBe(true);
       } finally {
         for (const d of dirs) waitFor(() => {
@@ -123,7 +124,7 @@ describe("exec joins the container", () => {
   test(
     "only stdio reaches the process",
     () => {
-      const fds = execJson(main.id, [main.id, "/probe", "fds"]).fds as { fd: number }[];
+      const fds = execJson([main.id, "/probe", "fds"]).fds as { fd: number }[];
       expect(fds.map((f) => f.fd)).toEqual([0, 1, 2]);
     },
     T,
@@ -132,13 +133,13 @@ describe("exec joins the container", () => {
   test(
     "capabilities, rlimits and no_new_privs come from the config; --cap adds",
     () => {
-      const caps = execJson(main.id, [main.id, "/probe", "caps"]);
+      const caps = execJson([main.id, "/probe", "caps"]);
       expect(caps.bounding).toBe("0000000020000420"); // AUDIT_WRITE KILL NET_BIND_SERVICE
       expect(caps.no_new_privs).toBe(1);
-      const more = execJson(main.id, ["--cap", "CAP_SYS_ADMIN", main.id, "/probe", "caps"]);
+      const more = execJson(["--cap", "CAP_SYS_ADMIN", main.id, "/probe", "caps"]);
       expect(more.bounding).toBe("0000000020200420");
       expect(more.effective).toBe("0000000020200420");
-      const rl = execJson(main.id, [main.id, "/probe", "rlimits"]);
+      const rl = execJson([main.id, "/probe", "rlimits"]);
       expect(rl.RLIMIT_NOFILE).toEqual({ soft: 1024, hard: 1024 });
     },
     T,
@@ -149,11 +150,11 @@ describe("exec's process", () => {
   test(
     "-u uid:gid, a user name, a name with a group, and -g",
     () => {
-      const n = execJson(main.id, ["-u", "1000:1000", main.id, "/probe", "ids"]);
+      const n = execJson(["-u", "1000:1000", main.id, "/probe", "ids"]);
       expect(n).toMatchObject({ uid: 1000, gid: 1000, euid: 1000, egid: 1000, groups: [] });
-      const byName = execJson(main.id, ["-u", "tester", main.id, "/probe", "ids"]);
+      const byName = execJson(["-u", "tester", main.id, "/probe", "ids"]);
       expect(byName).toMatchObject({ uid: 1000, gid: 1000, groups: [1001] });
-      const withGroup = execJson(main.id, ["-u", "tester:extra", "-g", "5", main.id, "/probe", "ids"]);
+      const withGroup = execJson(["-u", "tester:extra", "-g", "5", main.id, "/probe", "ids"]);
       expect(withGroup).toMatchObject({ uid: 1000, gid: 1001, groups: [5] });
       const bad = skiff(["exec", "-u", "nosuchuser", main.id, "/probe", "ids"], { root });
       expect(bad.code).toBe(1);
@@ -165,14 +166,14 @@ describe("exec's process", () => {
   test(
     "-e overrides and extends the config's env; HOME follows the user; --cwd",
     () => {
-      const env = execJson(main.id, ["-e", "FOO=bar baz", "-e", "TERM=dumb", main.id, "/probe", "env"]).env as string[];
+      const env = execJson(["-e", "FOO=bar baz", "-e", "TERM=dumb", main.id, "/probe", "env"]).env as string[];
       expect(env).toContain("FOO=bar baz");
       expect(env.filter((e) => e.startsWith("TERM="))).toEqual(["TERM=dumb"]);
       expect(env).toContain("HOME=/root");
-      const tester = execJson(main.id, ["-u", "1000", main.id, "/probe", "env"]).env as string[];
+      const tester = execJson(["-u", "1000", main.id, "/probe", "env"]).env as string[];
       expect(tester).toContain("HOME=/home/tester");
-      expect(execJson(main.id, [main.id, "/probe", "cwd"]).cwd).toBe("/");
-      expect(execJson(main.id, ["--cwd", "/tmp", main.id, "/probe", "cwd"]).cwd).toBe("/tmp");
+      expect(execJson([main.id, "/probe", "cwd"]).cwd).toBe("/");
+      expect(execJson(["--cwd", "/tmp", main.id, "/probe", "cwd"]).cwd).toBe("/tmp");
     },
     T,
   );
@@ -238,7 +239,7 @@ describe("exec's process", () => {
         file,
         JSON.stringify({ terminal: false, user: { uid: 1000, gid: 1001, additionalGids: [7] }, args: ["/probe", "all"], cwd: "/tmp", env: ["PATH=/bin", "X=1"] }),
       );
-      const all = execJson(main.id, ["-p", file, main.id]);
+      const all = execJson(["-p", file, main.id]);
       expect(all.ids).toMatchObject({ uid: 1000, gid: 1001, groups: [7] });
       expect(all.cwd.cwd).toBe("/tmp");
       expect(all.env.env).toEqual(["HOME=/home/tester", "PATH=/bin", "X=1"]);
@@ -318,7 +319,7 @@ describe("exec and the container's state", () => {
         writeFileSync(join(freezer, "freezer.state"), "THAWED");
       }
       waitFor(() => readFileSync(join(freezer, "freezer.state"), "utf8").trim() === "THAWED");
-      expect(execJson(main.id, ["--ignore-paused", main.id, "/probe", "exit", "0"])).toEqual({ exit: 0 });
+      expect(execJson(["--ignore-paused", main.id, "/probe", "exit", "0"])).toEqual({ exit: 0 });
     },
     T,
   );
@@ -336,15 +337,15 @@ describe("exec into a container with its own user, time and cgroup namespaces", 
         // sysfs and cgroupfs need a network namespace and cgroup ns owned by the user ns
         s.mounts = s.mounts!.filter((m) => m.destination !== "/sys" && m.destination !== "/sys/fs/cgroup");
       });
-      const ns = execJson(c.id, [c.id, "/probe", "ns"]);
+      const ns = execJson([c.id, "/probe", "ns"]);
       for (const name of ["cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"]) {
         expect({ name, ino: ns[name] }).toEqual({ name, ino: nsInode(c.pid, name) });
       }
       expect(ns.user).not.toBe(nsInode("self", "user"));
-      expect(execJson(c.id, ["-u", "1000:1000", "-g", "1001", c.id, "/probe", "ids"])).toMatchObject({ uid: 1000, gid: 1000, groups: [1001] });
-      expect(execJson(c.id, [c.id, "/probe", "caps"]).effective).toBe("0000000020000420");
+      expect(execJson(["-u", "1000:1000", "-g", "1001", c.id, "/probe", "ids"])).toMatchObject({ uid: 1000, gid: 1000, groups: [1001] });
+      expect(execJson([c.id, "/probe", "caps"]).effective).toBe("0000000020000420");
       // the cgroup namespace's root is the container's cgroup
-      for (const g of execJson(c.id, [c.id, "/probe", "cgroup"]).cgroup as { path: string }[]) expect(g.path).toBe("/");
+      for (const g of execJson([c.id, "/probe", "cgroup"]).cgroup as { path: string }[]) expect(g.path).toBe("/");
     },
     T,
   );
@@ -476,7 +477,7 @@ describe("exec under the container's seccomp filter", () => {
           s.process!.noNewPrivileges = nnp;
           s.linux!.seccomp = profile;
         });
-        const caps = execJson(c.id, [c.id, "/probe", "caps"]);
+        const caps = execJson([c.id, "/probe", "caps"]);
         expect(caps.seccomp).toBe(2);
         const r = skiff(["exec", c.id, "/bin/mkdir", "/tmp/denied"], { root });
         expect(r.code).not.toBe(0);

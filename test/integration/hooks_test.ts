@@ -124,7 +124,7 @@ describe("all six hooks", () => {
       };
       expect({ name, status: want[name].includes(s.status as string) }).toEqual({ name, status: true });
 
-      expect({ name, args: read(c.marks, `${name}.args`).split("\n").slice(0, -1).filter((a, i) => i !== 2) }).toEqual({
+      expect({ name, args: read(c.marks, `${name}.args`).split("\n").slice(0, -1).filter((_, i) => i !== 2) }).toEqual({
         name,
         args: [argv0(name), "-c", "zero", "one", "two words"],
       });
