@@ -26,8 +26,8 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import type { Spec } from "../src/spec/types";
-import { defaultConfig } from "../src/spec/default_config";
+import type { Spec } from "../src/config/types";
+import { defaultConfig } from "../src/config/default_config";
 
 export const REPO_ROOT = resolve(import.meta.dir, "..");
 export const PROBE_SOURCE = join(REPO_ROOT, "test/probe/probe.c");

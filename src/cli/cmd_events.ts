@@ -1,6 +1,6 @@
 import { writeOut } from "../util/output";
-import type { Command } from "./main";
-import { requireId } from "./main";
+import type { Command } from "./command";
+import { requireId } from "./command";
 import { parseDurationMs } from "../cgroups/units";
 import { statsEvent, streamEvents } from "../container/events";
 

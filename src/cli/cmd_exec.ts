@@ -1,7 +1,7 @@
 // `skiff exec`: runc's command line for running a process in a container.
 // Attached, skiff returns the process's exit status (128+n for signal n);
 // with --detach it returns once the process runs, leaving nothing behind.
-import type { Command } from "./main";
+import type { Command } from "./command";
 import { UsageError } from "../errors";
 import { execContainer } from "../container/exec";
 import { listenEnv, preservedFds } from "./fds";

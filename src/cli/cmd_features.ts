@@ -1,6 +1,6 @@
 import { writeOut } from "../util/output";
-import type { Command } from "./main";
-import { featuresDocument } from "../spec/features";
+import type { Command } from "./command";
+import { featuresDocument } from "../config/features";
 
 export const command: Command = {
   flags: {},

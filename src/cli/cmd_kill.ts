@@ -1,6 +1,6 @@
-import type { Command } from "./main";
+import type { Command } from "./command";
 import { UsageError } from "../errors";
-import { parseSignal } from "../spec/tables";
+import { parseSignal } from "../config/tables";
 import { killContainer } from "../container/kill";
 
 export const command: Command = {

@@ -1,6 +1,6 @@
 import { writeOut } from "../util/output";
 import { readdirSync } from "node:fs";
-import type { Command } from "./main";
+import type { Command } from "./command";
 import { UsageError } from "../errors";
 import { deriveStatus, ociState, readState } from "../container/state";
 

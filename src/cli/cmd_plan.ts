@@ -1,9 +1,9 @@
 import { writeOut } from "../util/output";
 import { readFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
-import type { Command } from "./main";
+import type { Command } from "./command";
 import { UsageError } from "../errors";
-import { loadSpec } from "../spec/load";
+import { loadSpec } from "../config/load";
 import { compilePlan } from "../plan/compile";
 import { printPlan } from "../plan/print";
 import { detectLayout, parseProcCgroup } from "../cgroups/layout";

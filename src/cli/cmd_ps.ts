@@ -2,7 +2,7 @@
 // json is the array of host pids; table runs the host's ps(1) (default -ef)
 // and keeps its header and the lines of those pids.
 import { spawnSync } from "bun";
-import type { Command } from "./main";
+import type { Command } from "./command";
 import { SkiffError, UsageError } from "../errors";
 import { readState } from "../container/state";
 import { cgroupPids } from "../cgroups/manage";

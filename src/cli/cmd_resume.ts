@@ -1,5 +1,5 @@
-import type { Command } from "./main";
-import { requireId } from "./main";
+import type { Command } from "./command";
+import { requireId } from "./command";
 import { resumeContainer } from "../container/pause";
 
 export const command: Command = {

@@ -1,10 +1,10 @@
-import type { Command } from "./main";
-import { requireId } from "./main";
+import type { Command } from "./command";
+import { requireId } from "./command";
 import { CREATE_FLAGS, createOptions } from "./create_flags";
 import { createContainer } from "../container/create";
 import { releaseFifo } from "../container/start";
 import { deleteContainer } from "../container/delete";
-import { logPhase } from "./log";
+import { logPhase } from "../util/log";
 import { forwardSignals } from "./signals";
 
 export const command: Command = {

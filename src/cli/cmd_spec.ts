@@ -1,8 +1,8 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Command } from "./main";
+import type { Command } from "./command";
 import { SkiffError, UsageError } from "../errors";
-import { defaultConfig } from "../spec/default_config";
+import { defaultConfig } from "../config/default_config";
 
 export const command: Command = {
   flags: {

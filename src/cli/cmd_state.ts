@@ -1,6 +1,6 @@
 import { writeOut } from "../util/output";
-import type { Command } from "./main";
-import { requireId } from "./main";
+import type { Command } from "./command";
+import { requireId } from "./command";
 import { deriveStatus, ociState, readState } from "../container/state";
 
 export const command: Command = {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import type { Command } from "./main";
-import { requireId } from "./main";
+import type { Command } from "./command";
+import { requireId } from "./command";
 import { UsageError } from "../errors";
 import type { FlagDefs, Parsed } from "./args";
 import type { LinuxResources } from "../cgroups/resources_types";

@@ -2,23 +2,10 @@
 // its own module, imported only when used, so `state` and `kill` stay fast.
 import { writeOut } from "../util/output";
 import { SkiffError, UsageError, describeErrno } from "../errors";
-import { parseArgs, helpText, type FlagDefs, type Parsed } from "./args";
-import { configureLog, logError, logPhase } from "./log";
+import { parseArgs, helpText, type FlagDefs } from "./args";
+import type { Command, Globals } from "./command";
+import { configureLog, logError, logPhase } from "../util/log";
 import { DEFAULT_ROOT } from "../container/paths";
-
-export interface Globals {
-  root: string;
-  systemdCgroup: boolean;
-  rootless: boolean;
-}
-
-export interface Command {
-  flags: FlagDefs;
-  usage: string;
-  /** flags end at the first argument: the rest is a command line (exec) */
-  stopAtFirstArg?: boolean;
-  run(p: Parsed, g: Globals): Promise<number> | number;
-}
 
 const GLOBAL_FLAGS: FlagDefs = {
   root: { kind: "string", help: `root directory for storage of container state (default: "${DEFAULT_ROOT}")` },
@@ -85,8 +72,8 @@ export async function main(argv: string[]): Promise<number> {
     if (format !== "text" && format !== "json") throw new UsageError(`invalid log format ${JSON.stringify(format)} (from --log-format): use text or json`);
     configureLog({ file: f.log as string | undefined, format, debug: Boolean(f.debug) });
     if (f.version) {
-      const { SKIFF_VERSION } = await import("../spec/features");
-      const { SPEC_VERSION } = await import("../spec/types");
+      const { SKIFF_VERSION } = await import("../config/features");
+      const { SPEC_VERSION } = await import("../config/types");
       writeOut(`skiff version ${SKIFF_VERSION}\nspec: ${SPEC_VERSION}\nbun: ${Bun.version}\n`);
       return 0;
     }
@@ -132,10 +119,4 @@ export async function main(argv: string[]): Promise<number> {
     logError(`${command || "skiff"}: internal error: ${err?.stack ?? e}`);
     return 1;
   }
-}
-
-/** One container id as the only argument, as most commands take. */
-export function requireId(p: Parsed, usage: string): string {
-  if (p.args.length !== 1) throw new UsageError(`expected 1 argument (container id), got ${p.args.length}: usage: ${usage}`);
-  return p.args[0]!;
 }

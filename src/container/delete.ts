@@ -5,7 +5,7 @@ import { StateError } from "../errors";
 import { cgroupPids, removeCgroups } from "../cgroups/manage";
 import { signalAll } from "../cgroups/freeze";
 import { runHooksWarning } from "../hooks/run_hooks";
-import { logWarning } from "../cli/log";
+import { logWarning } from "../util/log";
 import { killAndWait } from "./kill_wait";
 import { deriveStatus, readState } from "./state";
 import { withContainerLock } from "./lock";

@@ -5,7 +5,7 @@ import { controllerDir } from "../cgroups/apply";
 import { detectLayout } from "../cgroups/layout";
 import { watchOomV1, watchOomV2, type OomWatcher } from "../cgroups/oom";
 import { collectStats, toJson } from "../cgroups/stats";
-import { logWarning } from "../cli/log";
+import { logWarning } from "../util/log";
 import { deriveStatus, readState } from "./state";
 
 export function statsEvent(root: string, id: string): string {

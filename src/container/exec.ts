@@ -8,8 +8,8 @@ import { HelperError, SkiffError, StateError, UsageError, describeErrno } from "
 import { compileExecPlan, EXEC_NAMESPACES, type ExecNamespace } from "../plan/compile_exec";
 import { encodePlan } from "../plan/encode";
 import type { CgroupRecord } from "../cgroups/cgroup_types";
-import { loadSpec } from "../spec/load";
-import type { Process } from "../spec/types";
+import { loadSpec } from "../config/load";
+import type { Process } from "../config/types";
 import { InitChannel, initError } from "../helper/init_channel";
 import { killAndWait } from "./kill_wait";
 import { execProcess, type ExecOverrides } from "./process_json";

@@ -5,10 +5,10 @@
 // following a symlink out of it.
 import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, readlinkSync } from "node:fs";
 import { SpecError, UsageError } from "../errors";
-import type { Process, Spec } from "../spec/types";
-import { validateSpec } from "../spec/validate";
-import { readJsonFile } from "../spec/load";
-import { CAPABILITIES } from "../spec/tables";
+import type { Process, Spec } from "../config/types";
+import { validateSpec } from "../config/validate";
+import { readJsonFile } from "../config/load";
+import { CAPABILITIES } from "../config/tables";
 
 export interface ExecOverrides {
   /** the command line after the container id */

@@ -2,7 +2,7 @@
 import { closeSync, constants, openSync, readSync, unlinkSync } from "node:fs";
 import { StateError } from "../errors";
 import { runHooksWarning } from "../hooks/run_hooks";
-import { logWarning } from "../cli/log";
+import { logWarning } from "../util/log";
 import { deriveStatus, isAlive, readState, type ContainerState } from "./state";
 import type { ContainerPaths } from "./paths";
 import { withContainerLock } from "./lock";

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { StateError } from "../errors";
 import { containerPaths, type ContainerPaths } from "./paths";
-import type { Spec } from "../spec/types";
+import type { Spec } from "../config/types";
 import type { CgroupRecord } from "../cgroups/cgroup_types";
 
 export type Status = "creating" | "created" | "running" | "paused" | "stopped";

@@ -2,7 +2,7 @@
 // They fail with a clear error instead of being ignored.
 import { existsSync } from "node:fs";
 import { SpecError, type SpecIssue } from "../errors";
-import type { Spec } from "../spec/types";
+import type { Spec } from "../config/types";
 import { isIdmapped } from "../plan/idmap";
 
 export function checkSupported(spec: Spec, _opts: { consoleSocket?: string } = {}): void {

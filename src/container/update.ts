@@ -4,7 +4,7 @@ import { StateError } from "../errors";
 import { applyResources } from "../cgroups/apply";
 import { detectLayout } from "../cgroups/layout";
 import type { LinuxResources } from "../cgroups/resources_types";
-import { logDebug, logWarning } from "../cli/log";
+import { logDebug, logWarning } from "../util/log";
 import { withContainerLock } from "./lock";
 import { deriveStatus, readState, writeState } from "./state";
 

@@ -1,7 +1,7 @@
 // Lifecycle hooks run by skiff itself (in the runtime's namespaces): each
 // gets the container state on stdin, its own args and env, and a timeout.
 import { HookError } from "../errors";
-import type { Hook, Hooks } from "../spec/types";
+import type { Hook, Hooks } from "../config/types";
 
 export type HookName = keyof Hooks;
 

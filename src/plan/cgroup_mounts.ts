@@ -4,7 +4,7 @@
 // rooted at its own cgroup; without one it gets binds of its own cgroup
 // directories, so it never sees the host's tree either way.
 import type { Op } from "./ops";
-import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC } from "../spec/mount_options";
+import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC } from "../config/mount_options";
 
 export interface CgroupHierarchy {
   dir: string; // name under /sys/fs/cgroup, e.g. "cpu" or "systemd" or "unified"

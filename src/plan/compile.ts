@@ -2,12 +2,12 @@
 // the host comes in HostFacts, so golden tests run without root.
 import type { Op } from "./ops";
 import { joinList } from "./ops";
-import type { Hook, Mount, Spec } from "../spec/types";
-import { NAMESPACE_FLAGS } from "../spec/tables";
+import type { Hook, Mount, Spec } from "../config/types";
+import { NAMESPACE_FLAGS } from "../config/tables";
 import {
   MS_BIND, MS_RDONLY, MS_REC, MS_SLAVE, MS_PRIVATE, MS_SHARED, MS_UNBINDABLE,
   parseMountOptions,
-} from "../spec/mount_options";
+} from "../config/mount_options";
 import { devicePlan } from "./devices";
 import { idmapParentPlan, idmapTrees } from "./idmap";
 import { cgroupMountPlan, type CgroupMountFacts } from "./cgroup_mounts";

@@ -15,7 +15,7 @@
 // still be joined: setns needs CAP_SYS_ADMIN in the caller's user namespace. The clone makes no new namespace: the child lands in
 // the pid namespace joined above. No mounts, no exec.fifo.
 import type { Op } from "./ops";
-import type { Process } from "../spec/types";
+import type { Process } from "../config/types";
 import { cgroupOpenOp, consoleSocketOp, terminalOp } from "./compile";
 import { credentialsPlan, execPlan } from "./process_plan";
 import type { SeccompPlan } from "../seccomp/plan";

@@ -3,8 +3,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { compilePlan, normalize, type HostFacts } from "./compile";
 import { printPlan } from "./print";
 import { encodePlan } from "./encode";
-import { defaultConfig } from "../spec/default_config";
-import type { Spec } from "../spec/types";
+import { defaultConfig } from "../config/default_config";
+import type { Spec } from "../config/types";
 
 // A hybrid host like this one, without touching it.
 const HOST: HostFacts = {

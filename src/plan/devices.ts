@@ -1,7 +1,7 @@
 // /dev inside the container: the default devices every runtime creates,
 // the config's linux.devices, and the standard links.
 import type { Op } from "./ops";
-import type { Device } from "../spec/types";
+import type { Device } from "../config/types";
 
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;

@@ -13,7 +13,7 @@
 // containerID+k is seen as hostID+k (from the host's user namespace), and a
 // file created as hostID+k is stored as containerID+k, as in runc.
 import type { Op } from "./ops";
-import type { IdMapping, Mount, Spec } from "../spec/types";
+import type { IdMapping, Mount, Spec } from "../config/types";
 import { SpecError } from "../errors";
 import {
   MOUNT_ATTR_IDMAP, MOUNT_ATTR_NODEV, MOUNT_ATTR_NODIRATIME, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_NOSYMFOLLOW,
@@ -21,7 +21,7 @@ import {
   MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW, MS_RDONLY, MS_NOATIME, MS_RELATIME, MS_STRICTATIME,
   MS_PRIVATE, MS_SHARED, MS_SLAVE, MS_UNBINDABLE,
   parseMountOptions, type MountOptions,
-} from "../spec/mount_options";
+} from "../config/mount_options";
 
 /** Slots for trees and user namespaces in skiff-init (native/ops_idmap.c IDMAP_MAX). */
 export const IDMAP_MAX = 256;

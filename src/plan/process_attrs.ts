@@ -1,8 +1,8 @@
 // Process attributes that are one syscall each: rlimits, oom score,
 // personality, io priority, scheduler, initial cpu affinity.
 import type { Op } from "./ops";
-import type { Process } from "../spec/types";
-import { RLIMITS } from "../spec/tables";
+import type { Process } from "../config/types";
+import { RLIMITS } from "../config/tables";
 
 const IOPRIO_CLASS: Record<string, number> = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 };
 const SCHED_POLICY: Record<string, number> = {

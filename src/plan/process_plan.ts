@@ -5,8 +5,8 @@
 // it needs no CAP_SYS_ADMIN and is loaded just before execve).
 import type { Op } from "./ops";
 import { joinList } from "./ops";
-import type { Process } from "../spec/types";
-import { CAPABILITIES } from "../spec/tables";
+import type { Process } from "../config/types";
+import { CAPABILITIES } from "../config/tables";
 import type { SeccompPlan } from "../seccomp/plan";
 
 export interface CredentialOptions {

@@ -6,7 +6,7 @@ import { actionValue, compileSeccomp, SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FL
 import { SpecError } from "../errors";
 import { defaultProfile } from "../../test/seccomp/profile";
 import { compilePlan, type HostFacts } from "../plan/compile";
-import { defaultConfig } from "../spec/default_config";
+import { defaultConfig } from "../config/default_config";
 
 const AUDIT_X86_64 = ARCHES.SCMP_ARCH_X86_64!.audit;
 const AUDIT_I386 = ARCHES.SCMP_ARCH_X86!.audit;

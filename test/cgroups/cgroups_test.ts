@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
-import type { Spec } from "../../src/spec/types";
+import type { Spec } from "../../src/config/types";
 import { SKIFF, forceDelete, leftovers, skiff, uniqueId, waitFor } from "../integration/skiff";
 import { hostCgroupDir, isRoot, readCg } from "./helpers";
 

@@ -10,7 +10,7 @@
 import { spawn } from "bun";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Spec } from "../../src/spec/types";
+import type { Spec } from "../../src/config/types";
 import { REPO_ROOT, baseConfig, makeRootfs, tempDir } from "../bundle";
 
 export const RUNC = "/usr/sbin/runc";

@@ -10,7 +10,7 @@ import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { spawnSync } from "bun";
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Spec } from "../../src/spec/types";
+import type { Spec } from "../../src/config/types";
 import { baseConfig, buildProbe, cleanupTempDirs, tempDir } from "../bundle";
 import {
   RUNC,

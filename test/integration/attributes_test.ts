@@ -3,7 +3,7 @@
 // affinity, oom score; and joining namespaces of the wrong kind.
 import { afterAll, expect, test } from "bun:test";
 import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
-import type { Spec } from "../../src/spec/types";
+import type { Spec } from "../../src/config/types";
 import { forceDelete, leftovers, skiff, uniqueId } from "./skiff";
 
 const root = tempDir("skiff-attr-root-");

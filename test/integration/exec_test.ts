@@ -7,7 +7,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rea
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
-import type { Spec } from "../../src/spec/types";
+import type { Spec } from "../../src/config/types";
 import { compileExecPlan } from "../../src/plan/compile_exec";
 import { readInRoot, secureJoin } from "../../src/container/process_json";
 import { SKIFF, SKIFF_INIT, alive, allPids, procCmdline, forceDelete, procExe, procStatus, skiff, uniqueId, waitFor } from "./skiff";

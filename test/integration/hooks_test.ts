@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { existsSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
-import type { Hook, Hooks, Spec } from "../../src/spec/types";
+import type { Hook, Hooks, Spec } from "../../src/config/types";
 import { alive, allPids, forceDelete, leftovers, procCmdline, skiff, uniqueId, waitFor } from "./skiff";
 
 let root = "";

@@ -12,7 +12,7 @@ import { spawnSync } from "bun";
 import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
-import type { IdMapping, Mount, Spec } from "../../src/spec/types";
+import type { IdMapping, Mount, Spec } from "../../src/config/types";
 import { forceDelete, leftovers, skiff, uniqueId } from "./skiff";
 import { RUNC } from "../differential/compare";
 

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanupTempDirs, makeBundle, tempDir, REPO_ROOT } from "../bundle";
-import type { Spec } from "../../src/spec/types";
+import type { Spec } from "../../src/config/types";
 import {
   SKIFF,
   SKIFF_INIT,

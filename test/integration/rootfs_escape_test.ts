@@ -5,7 +5,7 @@ import { afterAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
-import type { Spec } from "../../src/spec/types";
+import type { Spec } from "../../src/config/types";
 import { forceDelete, leftovers, skiff, uniqueId } from "./skiff";
 
 const root = tempDir("skiff-escape-root-");

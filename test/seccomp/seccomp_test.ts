@@ -6,7 +6,7 @@ import { spawn, spawnSync } from "bun";
 import { existsSync, readFileSync, mkdirSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT, cleanupTempDirs, makeBundle, tempDir } from "../bundle";
-import type { Spec } from "../../src/spec/types";
+import type { Spec } from "../../src/config/types";
 import type { Seccomp } from "../../src/seccomp/compile";
 import { defaultProfile } from "./profile";
 

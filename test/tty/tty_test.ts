@@ -8,7 +8,7 @@ import { spawn } from "bun";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
-import type { Spec } from "../../src/spec/types";
+import type { Spec } from "../../src/config/types";
 import { SKIFF, alive, forceDelete, leftovers, skiff, uniqueId, waitFor } from "../integration/skiff";
 import { Session, buildTool, lines, waitForPath } from "./tools";
 

@@ -7,8 +7,8 @@ import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { REPO_ROOT, cachedRootfs, findBusybox } from "../bundle";
-import { defaultConfig } from "../../src/spec/default_config";
-import type { Spec } from "../../src/spec/types";
+import { defaultConfig } from "../../src/config/default_config";
+import type { Spec } from "../../src/config/types";
 
 export const VM_DIR = join(REPO_ROOT, "test/.work/vm");
 const BUILD = join(REPO_ROOT, "build");

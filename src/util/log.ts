@@ -1,6 +1,6 @@
 // --log and --log-format: runc's log lines, which engines read to learn why
 // a command failed. Errors always go to stderr as one line as well.
-import { writeErr } from "../util/output";
+import { writeErr } from "./output";
 import { appendFileSync } from "node:fs";
 
 export interface LogConfig {
