@@ -28,7 +28,8 @@ if [ ! -e "$policy" ]; then
   chmod 755 "$policy"
   made_policy=1
 fi
-cleanup() { [ -n "$made_policy" ] && rm -f "$policy"; }
+# An if, not `[ ] && rm`: the trap's last status becomes the script's.
+cleanup() { if [ -n "$made_policy" ]; then rm -f "$policy"; fi; }
 trap cleanup EXIT
 echo "engines install: installing podman conmon containerd docker.io runc busybox-static"
 export DEBIAN_FRONTEND=noninteractive
