@@ -37,19 +37,26 @@ export function releaseFifo(state: ContainerState, paths: ContainerPaths): void 
 }
 
 function waitForByte(fd: number, state: ContainerState): void {
-  const buf = Buffer.alloc(1);
   for (let tries = 0; ; tries++) {
-    let n = 0;
-    try {
-      n = readSync(fd, buf);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
-    }
-    if (n === 1) return;
-    // 0: the writer has not opened yet; EAGAIN: it has, nothing written yet.
+    if (readByte(fd)) return;
     // The byte follows within microseconds: spin a little before sleeping.
     if (tries < 200) continue;
-    if (!isAlive(state)) throw new StateError("start container: the container process exited before it started");
+    // A short-lived process may write the byte, exec and exit between our
+    // read and this check: the byte is then in the pipe, so read once more.
+    if (!isAlive(state)) {
+      if (readByte(fd)) return;
+      throw new StateError("start container: the container process exited before it started");
+    }
     Bun.sleepSync(1);
+  }
+}
+
+/** One byte from the fifo; false when the writer has not opened it yet (0) or not written yet (EAGAIN). */
+function readByte(fd: number): boolean {
+  try {
+    return readSync(fd, Buffer.alloc(1)) === 1;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+    return false;
   }
 }
