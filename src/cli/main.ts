@@ -72,9 +72,8 @@ export async function main(argv: string[]): Promise<number> {
     if (format !== "text" && format !== "json") throw new UsageError(`invalid log format ${JSON.stringify(format)} (from --log-format): use text or json`);
     configureLog({ file: f.log as string | undefined, format, debug: Boolean(f.debug) });
     if (f.version) {
-      const { SKIFF_VERSION } = await import("../config/features");
-      const { SPEC_VERSION } = await import("../config/types");
-      writeOut(`skiff version ${SKIFF_VERSION}\nspec: ${SPEC_VERSION}\nbun: ${Bun.version}\n`);
+      const { versionText } = await import("./version");
+      writeOut(versionText());
       return 0;
     }
     [command = ""] = global.args;
