@@ -133,6 +133,13 @@ int op_hook(const struct op *o, struct err *e)
 		return fail(e, errno, "fork %s hook %s", kind, path);
 	if (pid == 0) {
 		setpgid(0, 0); /* a timeout ends the hook's children too */
+		/* createContainer hooks run in the rootfs, before pivot_root, as
+		 * runc's do: GPU and library-injection hooks write relative paths
+		 * (./lib/...). startContainer hooks stay in the process's cwd. */
+		if (strcmp(kind, "createContainer") == 0 && fchdir(g.root_fd) < 0) {
+			dprintf(2, "enter rootfs: %s\n", strerror(errno));
+			_exit(127);
+		}
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		dup2(out[1], 2);

@@ -10,6 +10,12 @@ make -s -C native OUT=../build/skiff-init
 # --bytecode: no parsing at start-up (about 10 ms less per command)
 # No .env or bunfig.toml autoloading: a file in the caller's directory (a
 # bundle, say) must not change skiff's environment or behaviour.
+# The commit `skiff --version` prints (as runc's "commit:" line), "-dirty"
+# when tracked files differ from it; empty outside a git checkout, where
+# skiff says it does not know.
+COMMIT=$(git rev-parse HEAD 2>/dev/null) || COMMIT=""
+if [ -n "$COMMIT" ] && ! git diff --quiet HEAD -- 2>/dev/null; then COMMIT="$COMMIT-dirty"; fi
 $BUN build --compile --minify --bytecode --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+  --define "SKIFF_COMMIT=\"$COMMIT\"" \
   --outfile build/skiff src/skiff.ts >/dev/null
 echo "built build/skiff, build/skiff-init and build/skiff-bpf"

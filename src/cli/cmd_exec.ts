@@ -1,11 +1,18 @@
 // `skiff exec`: runc's command line for running a process in a container.
 // Attached, skiff returns the process's exit status (128+n for signal n);
 // with --detach it returns once the process runs, leaving nothing behind.
-import type { Command } from "./command";
+import { ExitStatus, type Command } from "./command";
 import { UsageError } from "../errors";
 import { execContainer } from "../container/exec";
 import { listenEnv, preservedFds } from "./fds";
 import { forwardSignals } from "./signals";
+
+/**
+ * exec's own failures (no such container, paused, bad --pid-file, a command
+ * that cannot start), as runc: a caller tells them from the usual statuses
+ * of the process (0, 1, 126, 127, 128+n). Usage errors stay 1, as runc's.
+ */
+const EXEC_FAILED = 255;
 
 const USAGE = "skiff exec [command options] <container-id> <command> [command options]  ||  -p process.json <container-id>";
 
@@ -39,27 +46,34 @@ export const command: Command = {
     // Handlers first: a signal that comes while the process starts must not
     // kill skiff and leave the process behind. It is passed on once the pid is known.
     const signals = detach ? undefined : forwardSignals();
-    const { pid, init, terminal } = execContainer({
-      root: g.root,
-      id,
-      args,
-      processFile: f.process as string | undefined,
-      cwd: f.cwd as string | undefined,
-      env: [...list("env"), ...listenEnv()],
-      user: f.user as string | undefined,
-      additionalGids: list("additional-gids"),
-      caps: list("cap"),
-      noNewPrivs: Boolean(f["no-new-privs"]),
-      detach,
-      pidFile: f["pid-file"] as string | undefined,
-      preserveFds: preservedFds((f["preserve-fds"] as number | undefined) ?? 0),
-      cgroups: list("cgroup"),
-      ignorePaused: Boolean(f["ignore-paused"]),
-      apparmor: f.apparmor as string | undefined,
-      processLabel: f["process-label"] as string | undefined,
-      tty: Boolean(f.tty),
-      consoleSocket: f["console-socket"] as string | undefined,
-    });
+    let execed;
+    try {
+      execed = execContainer({
+        root: g.root,
+        id,
+        args,
+        processFile: f.process as string | undefined,
+        cwd: f.cwd as string | undefined,
+        env: [...list("env"), ...listenEnv()],
+        user: f.user as string | undefined,
+        additionalGids: list("additional-gids"),
+        caps: list("cap"),
+        noNewPrivs: Boolean(f["no-new-privs"]),
+        detach,
+        pidFile: f["pid-file"] as string | undefined,
+        preserveFds: preservedFds((f["preserve-fds"] as number | undefined) ?? 0),
+        cgroups: list("cgroup"),
+        ignorePaused: Boolean(f["ignore-paused"]),
+        apparmor: f.apparmor as string | undefined,
+        processLabel: f["process-label"] as string | undefined,
+        tty: Boolean(f.tty),
+        consoleSocket: f["console-socket"] as string | undefined,
+      });
+    } catch (e) {
+      // runc: everything after the command line parsed exits 255.
+      throw new ExitStatus(e, EXEC_FAILED);
+    }
+    const { pid, init, terminal } = execed;
     if (detach) return 0;
     signals?.start(pid, { terminal });
     return await init.proc.exited;

@@ -6,6 +6,7 @@ import type { FlagDefs, Parsed } from "./args";
 import type { LinuxResources } from "../cgroups/resources_types";
 import { intFlag, ramInBytes } from "../cgroups/units";
 import { updateContainer } from "../container/update";
+import { dropNullMembers } from "../config/validate";
 
 const FLAGS: FlagDefs = {
   resources: { kind: "string", short: "r", help: 'path to a file with the resources to update (a JSON LinuxResources), or "-" for stdin' },
@@ -37,7 +38,8 @@ export function resourcesFromFlags(p: Parsed, readStdin: () => string = () => re
     const text = f.resources === "-" ? readStdin() : readFileSync(f.resources, "utf8");
     let r: unknown;
     try {
-      r = JSON.parse(text);
+      // null is a member left out, as in config.json (Go engines write it)
+      r = dropNullMembers(JSON.parse(text));
     } catch (e) {
       throw new UsageError(`parse resources (from --resources): ${(e as Error).message}`);
     }

@@ -3,7 +3,7 @@
 import { writeOut } from "../util/output";
 import { SkiffError, UsageError, describeErrno } from "../errors";
 import { parseArgs, helpText, type FlagDefs } from "./args";
-import type { Command, Globals } from "./command";
+import { ExitStatus, type Command, type Globals } from "./command";
 import { configureLog, logError, logPhase } from "../util/log";
 import { DEFAULT_ROOT } from "../container/paths";
 
@@ -72,9 +72,8 @@ export async function main(argv: string[]): Promise<number> {
     if (format !== "text" && format !== "json") throw new UsageError(`invalid log format ${JSON.stringify(format)} (from --log-format): use text or json`);
     configureLog({ file: f.log as string | undefined, format, debug: Boolean(f.debug) });
     if (f.version) {
-      const { SKIFF_VERSION } = await import("../config/features");
-      const { SPEC_VERSION } = await import("../config/types");
-      writeOut(`skiff version ${SKIFF_VERSION}\nspec: ${SPEC_VERSION}\nbun: ${Bun.version}\n`);
+      const { versionText } = await import("./version");
+      writeOut(versionText());
       return 0;
     }
     [command = ""] = global.args;
@@ -103,10 +102,12 @@ export async function main(argv: string[]): Promise<number> {
       rootless: f.rootless === "true",
     };
     return await cmd.run(parsed, globals);
-  } catch (e) {
+  } catch (caught) {
+    const status = caught instanceof ExitStatus ? caught.status : 1;
+    const e = caught instanceof ExitStatus ? caught.cause : caught;
     if (e instanceof SkiffError) {
       logError(e.message);
-      return 1;
+      return status;
     }
     // A file operation that failed on the host: its syscall, path and cause
     // are the whole story (an unwritable --root, say). Anything else is a
@@ -114,9 +115,9 @@ export async function main(argv: string[]): Promise<number> {
     const err = e as NodeJS.ErrnoException;
     if (typeof err?.code === "string" && err.syscall) {
       logError(`${command || "skiff"}: ${err.syscall}${err.path ? ` ${err.path}` : ""}: ${describeErrno(err)}`);
-      return 1;
+      return status;
     }
     logError(`${command || "skiff"}: internal error: ${err?.stack ?? e}`);
-    return 1;
+    return status;
   }
 }

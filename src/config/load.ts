@@ -4,17 +4,21 @@
 import { readFileSync } from "node:fs";
 import { describeErrno, SpecError } from "../errors";
 import type { Spec } from "./types";
-import { validateSpec } from "./validate";
+import { dropNullMembers, dropUnknownDeviceAccess, validateSpec } from "./validate";
+import { logWarning } from "../util/log";
 
 export interface LoadOptions {
   /** Defaults to true: `create` and `run` need a process to start. */
   requireProcess?: boolean;
+  /** Log what is accepted with a warning (default true; exec rereads a config create warned about). */
+  warn?: boolean;
 }
 
 /** Load bundleDir/config.json; throws SpecError naming the file as given and every issue. */
 export function loadSpec(bundleDir: string, opts: LoadOptions = {}): { spec: Spec; raw: string } {
   const file = configPath(bundleDir);
   const { raw, value } = readJsonFile(file);
+  for (const w of dropUnknownDeviceAccess(value)) if (opts.warn ?? true) logWarning(`${file}: ${w.pointer}: ${w.message}`);
   const issues = validateSpec(value, { requireProcess: opts.requireProcess ?? true });
   if (issues.length > 0) throw new SpecError(file, issues);
   return { spec: value as Spec, raw };
@@ -35,7 +39,7 @@ export function readJsonFile(file: string): { raw: string; value: unknown } {
     throw new SpecError(file, [{ pointer: "", message: `open ${file}: ${describeErrno(e)}` }]);
   }
   try {
-    return { raw, value: JSON.parse(raw) };
+    return { raw, value: dropNullMembers(JSON.parse(raw)) };
   } catch (e) {
     throw new SpecError(file, [{ pointer: "", message: `parse json: ${file}: ${e instanceof Error ? e.message : String(e)}` }]);
   }

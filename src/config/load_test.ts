@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { SpecError } from "../errors";
 import { defaultConfig } from "./default_config";
 import { loadSpec } from "./load";
+import type { Spec } from "./types";
+import { dropUnknownDeviceAccess } from "./validate";
 
 const dir = mkdtempSync(`${tmpdir()}/skiff-load-`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,4 +68,60 @@ test("loading stays fast (no heavy imports, no schema compile)", () => {
   const t0 = performance.now();
   for (let i = 0; i < 200; i++) loadSpec(b);
   expect((performance.now() - t0) / 200).toBeLessThan(2);
+});
+
+test("null for a member is read as absent, in config.json as runc, crun and youki read it", () => {
+  const c = defaultConfig({ rootless: false }) as unknown as Record<string, any>;
+  c.hooks = null;
+  c.annotations = null;
+  c.process.rlimits = null;
+  c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", flags: null, syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_ERRNO", args: null }] };
+  const { spec } = loadSpec(bundle("nulls", JSON.stringify(c)));
+  expect("hooks" in spec).toBe(false);
+  expect("rlimits" in spec.process!).toBe(false);
+  expect(spec.linux!.seccomp).toEqual({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_ERRNO" }] });
+});
+
+test("a required member that is null is reported missing", () => {
+  const c = defaultConfig({ rootless: false }) as unknown as Record<string, any>;
+  c.process.cwd = null;
+  c.root.path = null;
+  expect(loadError(bundle("nullrequired", JSON.stringify(c))).issues).toEqual([
+    { pointer: "/root/path", message: "is required" },
+    { pointer: "/process/cwd", message: "is required" },
+  ]);
+});
+
+type Rule = { allow: boolean; type?: string; major?: number; minor?: number; access?: string };
+
+function withDevices(devices: Rule[]): Spec {
+  const c = defaultConfig({ rootless: false });
+  c.linux!.resources = { devices };
+  return c;
+}
+
+const accessOf = (c: Spec) => (c.linux!.resources!.devices as Rule[]).map((d) => d.access);
+
+test("device access letters other than r, w, m are dropped from the rule, with a warning at the pointer", () => {
+  const devices = [
+    { allow: false, access: "rwm" },
+    { allow: true, type: "c", major: 1, minor: 11, access: "rwa" },
+    { allow: true, type: "c", major: 1, minor: 12, access: "mxw" },
+  ];
+  const c = withDevices(structuredClone(devices));
+  const warnings = dropUnknownDeviceAccess(c);
+  expect(warnings.map((w) => w.pointer)).toEqual(["/linux/resources/devices/1/access", "/linux/resources/devices/2/access"]);
+  expect(warnings[0]!.message).toContain('"rwa"');
+  expect(accessOf(c)).toEqual(["rwm", "rw", "wm"]);
+
+  const b = bundle("devaccess", JSON.stringify(withDevices(devices)));
+  expect(accessOf(loadSpec(b, { warn: false }).spec)).toEqual(["rwm", "rw", "wm"]);
+});
+
+test("device access with none of r, w, m stays invalid", () => {
+  const c = withDevices([{ allow: true, type: "c", major: 1, minor: 11, access: "a" }]);
+  expect(dropUnknownDeviceAccess(c)).toEqual([]);
+  expect(loadError(bundle("devaccess-a", JSON.stringify(c))).issues).toEqual([
+    { pointer: "/linux/resources/devices/0/access", message: 'invalid device access "a": use the letters r, w and m' },
+  ]);
 });

@@ -29,6 +29,48 @@ export function validateSpec(value: unknown, opts: ValidateOptions = {}): SpecIs
   return out;
 }
 
+// ---- what is read before validation ----------------------------------------
+// Both edit the freshly parsed JSON in place, so everything after validation
+// sees one shape.
+
+/**
+ * A member whose value is `null` is read as left out, as runc, crun and
+ * youki read it: engines written in Go emit `"args": null` (containers-common's
+ * seccomp profile). For config.json and process.json alike; a required
+ * member that is null is then reported missing.
+ */
+export function dropNullMembers(v: unknown): unknown {
+  if (Array.isArray(v)) v.forEach(dropNullMembers);
+  else if (isObj(v)) {
+    for (const [k, e] of Object.entries(v)) {
+      if (e === null) delete v[k];
+      else dropNullMembers(e);
+    }
+  }
+  return v;
+}
+
+/**
+ * Device cgroup rules whose access has letters besides r, w and m ("rwa"):
+ * runc takes the rule and writes it with the known letters only ("rw").
+ * Does the same and returns a warning per rule, at its pointer. An access
+ * with none of them is left for the validator to refuse (runc fails on it too).
+ */
+export function dropUnknownDeviceAccess(spec: unknown): SpecIssue[] {
+  const warnings: SpecIssue[] = [];
+  list(obj(obj(obj(spec).linux).resources).devices).forEach((d, i) => {
+    if (!isObj(d) || typeof d.access !== "string" || /^[rwm]*$/.test(d.access)) return;
+    const known = ["r", "w", "m"].filter((c) => (d.access as string).includes(c)).join("");
+    if (!known) return;
+    warnings.push({
+      pointer: `/linux/resources/devices/${i}/access`,
+      message: `device access ${JSON.stringify(d.access)} has letters other than r, w and m: they are ignored, as by runc (the rule is ${JSON.stringify(known)})`,
+    });
+    d.access = known;
+  });
+  return warnings;
+}
+
 // ---- type layer -------------------------------------------------------------
 
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -238,10 +280,18 @@ const device = shape(
 const blockIODevice = { major: i64, minor: i64 };
 const throttle = arrayOf(shape({ ...blockIODevice, rate: u64 }, ["major", "minor"]));
 
+// What dropUnknownDeviceAccess leaves: r, w and m only.
+const deviceAccess: Checker = (out, v, p) => {
+  if (!str(out, v, p)) return false;
+  if (/^[rwm]*$/.test(v as string)) return true;
+  out.push({ pointer: p, message: `invalid device access ${JSON.stringify(v)}: use the letters r, w and m` });
+  return false;
+};
+
 const resources = shape({
   unified: mapOf(str),
   devices: arrayOf(
-    shape({ allow: bool, type: oneOf(["a", "b", "c"], "device cgroup type"), major: i64, minor: i64, access: matches(/^[rwm]*$/, "device access") }, [
+    shape({ allow: bool, type: oneOf(["a", "b", "c"], "device cgroup type"), major: i64, minor: i64, access: deviceAccess }, [
       "allow",
     ]),
   ),

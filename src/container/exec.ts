@@ -43,8 +43,9 @@ export interface Execed {
 export function execContainer(opts: ExecOptions): Execed {
   const { state, paths } = readState(opts.root, opts.id);
   const status = deriveStatus(state, paths);
+  // A created container may be exec'd into, as runc allows: its init waits
+  // on exec.fifo with every namespace and mount in place.
   if (status === "stopped") throw new StateError("cannot exec in a stopped container");
-  if (status === "created") throw new StateError("cannot exec in a created container: start it first");
   if (status === "paused" && !opts.ignorePaused) {
     throw new StateError("cannot exec in a paused container (use --ignore-paused to override)");
   }
@@ -76,6 +77,7 @@ export function execContainer(opts: ExecOptions): Execed {
 
   const init = InitChannel.start(encodePlan(ops), { preserveFds: opts.preserveFds });
   let pid = 0;
+  let pidFileWritten = false;
   try {
     for (;;) {
       const msg = init.next();
@@ -90,14 +92,17 @@ export function execContainer(opts: ExecOptions): Execed {
         // The namespaces were opened by pid: make sure it was still our init.
         if (processStartTime(state.pid) !== state.pidStartTime) throw new StateError("cannot exec in a stopped container");
         if (!selfJoin) joinCgroupDirs([...cgroupDirs.values()], pid);
+        // Before the process runs: an unwritable --pid-file fails exec with
+        // nothing run (runc's process does not get to run either).
+        if (opts.pidFile) pidFileWritten = writePidFile(opts.pidFile, pid);
         init.go();
         continue;
       }
       throw new HelperError(`exec: unexpected point ${msg.name} from skiff-init`);
     }
-    if (opts.pidFile) writePidFile(opts.pidFile, pid);
   } catch (e) {
     killAndWait(pid);
+    if (pidFileWritten) rmSync(opts.pidFile!, { force: true });
     init.close();
     throw e;
   }
@@ -108,7 +113,7 @@ export function execContainer(opts: ExecOptions): Execed {
 /** process from the bundle's config.json as it is now, if it is readable and valid. */
 function bundleProcess(bundle: string): Process | undefined {
   try {
-    return loadSpec(bundle).spec.process;
+    return loadSpec(bundle, { warn: false }).spec.process;
   } catch {
     return undefined;
   }
@@ -212,11 +217,12 @@ function checkSecurityModules(apparmor: string | undefined, label: string | unde
   }
 }
 
-function writePidFile(path: string, pid: number): void {
+function writePidFile(path: string, pid: number): true {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     writeFileSync(tmp, String(pid));
     renameSync(tmp, path);
+    return true;
   } catch (e) {
     rmSync(tmp, { force: true });
     throw new SkiffError(`write pid file ${path} (from --pid-file): ${describeErrno(e)}`);

@@ -84,6 +84,10 @@ export function execProcess(config: Spec, rootfs: string, o: ExecOverrides & { b
 
 function readProcessFile(file: string, config: Spec): Process {
   const { value } = readJsonFile(file);
+  // runc reads a process without user as uid 0, gid 0 (Go's zero values).
+  if (typeof value === "object" && value !== null && !Array.isArray(value) && !("user" in value)) {
+    (value as { user: unknown }).user = { uid: 0, gid: 0 };
+  }
   // The spec's own validator, on the container's config with this process:
   // the config is valid already, so every issue is the file's.
   const issues = validateSpec({ ...config, process: value }, { requireProcess: true }).map((i) => ({

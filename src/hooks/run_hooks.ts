@@ -1,5 +1,8 @@
 // Lifecycle hooks run by skiff itself (in the runtime's namespaces): each
 // gets the container state on stdin, its own args and env, and a timeout.
+// They run in the bundle directory, whoever calls skiff from wherever, as
+// under runc called by an engine (the shim's directory is the bundle).
+import { statSync } from "node:fs";
 import { HookError } from "../errors";
 import type { Hook, Hooks } from "../config/types";
 
@@ -39,6 +42,7 @@ function runHook(hook: Hook, opts: { name: HookName; index: number; state: HookS
       cmd: [hook.path, ...args.slice(1)],
       argv0: args[0],
       env: Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
+      cwd: hookDir(opts.state.bundle),
       stdin: new TextEncoder().encode(JSON.stringify(opts.state)),
       stdout: "pipe",
       stderr: "pipe",
@@ -62,5 +66,14 @@ function runHook(hook: Hook, opts: { name: HookName; index: number; state: HookS
     const detail = result.stderr.toString().trim().split("\n").pop() ?? "";
     const status = result.signalCode ? `killed by ${result.signalCode}` : `exit status ${result.exitCode}`;
     throw new HookError(`run ${where}: ${status}${detail ? `: ${detail}` : ""}`);
+  }
+}
+
+/** The bundle, or skiff's own directory when it is gone (a poststop hook after the engine removed it). */
+function hookDir(bundle: string): string | undefined {
+  try {
+    return statSync(bundle).isDirectory() ? bundle : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -3,7 +3,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
+import { spawnSync } from "bun";
+import { REPO_ROOT, cleanupTempDirs, makeBundle, tempDir } from "../bundle";
+import { skipWhy } from "../skip";
 import { cgroupCandidates, skiff, uniqueId } from "./skiff";
 
 afterAll(() => {
@@ -17,14 +19,33 @@ function oneLine(stderr: string): string {
 }
 
 describe("version and help", () => {
-  test("--version prints skiff's version and the spec version", () => {
+  test("--version prints skiff's version, its commit and the spec version, in runc's lines", () => {
     for (const flag of ["--version", "-v"]) {
       const r = skiff([flag]);
       expect(r.code).toBe(0);
       expect(r.stderr).toBe("");
-      expect(r.stdout).toMatch(/^skiff version \d+\.\d+\.\d+/);
-      expect(r.stdout).toContain("spec: 1.3.0");
+      const lines = r.stdout.trimEnd().split("\n");
+      expect(lines[0]).toMatch(/^skiff version \d+\.\d+\.\d+$/);
+      expect(lines[1]).toMatch(/^commit: \S/);
+      expect(lines[2]).toBe("spec: 1.3.0");
     }
+  });
+
+  const head = spawnSync(["git", "-C", REPO_ROOT, "rev-parse", "HEAD"], { stdout: "pipe", stderr: "pipe" });
+  test.skipIf(skipWhy("commit of the build", head.exitCode === 0 ? null : `${REPO_ROOT} is not a git checkout`))(
+    "the commit is the checkout's HEAD, baked in by scripts/build.sh (-dirty: tracked files differed)",
+    () => {
+      const commit = skiff(["--version"]).stdout.split("\n").find((l) => l.startsWith("commit: "));
+      const sha = head.stdout.toString().trim();
+      // A mismatch means build/skiff is older than HEAD: run sh scripts/build.sh.
+      expect(commit).toMatch(new RegExp(`^commit: ${sha}(-dirty)?$`));
+    },
+  );
+
+  test("run from source (not built), the commit line says it is unknown", () => {
+    const r = spawnSync([process.execPath, join(REPO_ROOT, "src/skiff.ts"), "--version"], { stdout: "pipe", stderr: "pipe" });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.toString().split("\n")[1]).toBe("commit: unknown (not built from a git checkout by scripts/build.sh)");
   });
 
   test("--help lists every command and the global flags", () => {

@@ -94,7 +94,7 @@ describe("exec joins the container", () => {
     "--cgroup joins an existing sub-cgroup, and a missing one is an error",
     () => {
       const missing = skiff(["exec", "--cgroup", "nosuch", main.id, "/probe", "cgroup"], { root });
-      expect(missing.code).toBe(1);
+      expect(missing.code).toBe(255);
       expect(missing.stderr).toContain("does not exist");
       const dirs = Object.values(readState(main.id).cgroup.paths).map((d) => join(d, "sub"));
       for (const d of dirs) {
@@ -157,7 +157,7 @@ describe("exec's process", () => {
       const withGroup = execJson(["-u", "tester:extra", "-g", "5", main.id, "/probe", "ids"]);
       expect(withGroup).toMatchObject({ uid: 1000, gid: 1001, groups: [5] });
       const bad = skiff(["exec", "-u", "nosuchuser", main.id, "/probe", "ids"], { root });
-      expect(bad.code).toBe(1);
+      expect(bad.code).toBe(255);
       expect(bad.stderr).toContain("unable to find user nosuchuser");
     },
     T,
@@ -195,7 +195,7 @@ describe("exec's process", () => {
       expect(skiff(["exec", main.id, "/probe", "exit", "0"], { root }).code).toBe(0);
       expect(skiff(["exec", main.id, "/bin/sh", "-c", "kill -9 $$"], { root }).code).toBe(137);
       const missing = skiff(["exec", main.id, "nosuchprogram"], { root });
-      expect(missing.code).toBe(1);
+      expect(missing.code).toBe(255);
       expect(missing.stderr).toContain('exec: "nosuchprogram": executable file not found in $PATH');
     },
     T,
@@ -246,11 +246,11 @@ describe("exec's process", () => {
       expect(all.rlimits.RLIMIT_NOFILE).toEqual({ soft: 1024, hard: 1024 }); // the container's: the file has none
       writeFileSync(file, JSON.stringify({ terminal: true, user: { uid: 0, gid: 0 }, args: ["/probe", "ids"], cwd: "/" }));
       const tty = skiff(["exec", "-d", "-p", file, main.id], { root });
-      expect(tty.code).toBe(1);
+      expect(tty.code).toBe(255);
       expect(tty.stderr).toContain("cannot allocate tty if skiff will detach without setting console socket");
       writeFileSync(file, JSON.stringify({ user: { uid: 0, gid: 0 }, args: [], cwd: "relative" }));
       const bad = skiff(["exec", "-p", file, main.id], { root });
-      expect(bad.code).toBe(1);
+      expect(bad.code).toBe(255);
       expect(bad.stderr).toContain(file);
     },
     T,
@@ -260,19 +260,19 @@ describe("exec's process", () => {
     "flags that cannot be honoured yet fail clearly",
     () => {
       const tty = skiff(["exec", "-t", "-d", main.id, "/probe", "ids"], { root });
-      expect(tty.code).toBe(1);
+      expect(tty.code).toBe(255);
       expect(tty.stderr).toContain("cannot allocate tty if skiff will detach without setting console socket");
       const sock = skiff(["exec", "--console-socket", "/tmp/x.sock", main.id, "/probe", "ids"], { root });
-      expect(sock.code).toBe(1);
+      expect(sock.code).toBe(255);
       expect(sock.stderr).toContain("cannot use console socket if skiff will not detach or allocate tty");
       if (!existsSync("/sys/kernel/security/apparmor")) {
         const aa = skiff(["exec", "--apparmor", "docker-default", main.id, "/probe", "ids"], { root });
-        expect(aa.code).toBe(1);
+        expect(aa.code).toBe(255);
         expect(aa.stderr).toContain("apparmor is not enabled on this host");
       }
       if (!existsSync("/sys/fs/selinux/enforce")) {
         const se = skiff(["exec", "--process-label", "system_u:system_r:container_t:s0", main.id, "/probe", "ids"], { root });
-        expect(se.code).toBe(1);
+        expect(se.code).toBe(255);
         expect(se.stderr).toContain("selinux is not enabled on this host");
       }
     },
@@ -282,43 +282,49 @@ describe("exec's process", () => {
 
 describe("exec and the container's state", () => {
   test(
-    "a stopped or created container is an error",
+    "a stopped or missing container is an error of exec's own: exit 255, as runc",
     () => {
       const stopped = startContainer("exec-stopped", ["/probe", "exit", "0"]);
       expect(waitFor(() => !alive(stopped.pid), 5000)).toBe(true);
       const r = skiff(["exec", stopped.id, "/probe", "ids"], { root });
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(255);
       expect(r.stderr).toContain("cannot exec in a stopped container");
 
-      const id = uniqueId("exec-created");
-      made.push({ root, id, bin: SKIFF });
-      expect(skiff(["create", "-b", makeBundle({ args: SLEEP }), id], { root }).code).toBe(0);
-      const c = skiff(["exec", id, "/probe", "ids"], { root });
-      expect(c.code).toBe(1);
-      expect(c.stderr).toContain("cannot exec in a created container");
-
       const none = skiff(["exec", "no-such-container", "/probe", "ids"], { root });
-      expect(none.code).toBe(1);
+      expect(none.code).toBe(255);
       expect(none.stderr).toContain("does not exist");
     },
     T,
   );
 
   test(
-    "a paused container needs --ignore-paused",
+    "a created container may be exec'd into, as runc allows; it stays created and starts after",
     () => {
-      const freezer = readState(main.id).cgroup.freezer;
-      if (!freezer) return; // no v1 freezer: skiff cannot see it paused this way
-      writeFileSync(join(freezer, "freezer.state"), "FROZEN");
+      const id = uniqueId("exec-created");
+      made.push({ root, id, bin: SKIFF });
+      expect(skiff(["create", "-b", makeBundle({ args: ["/probe", "exit", "7"] }), id], { root }).code).toBe(0);
+      const initPid = readState(id).pid;
+      const ns = execJson([id, "/probe", "ns"]);
+      expect(ns.pid).toBe(nsInode(initPid, "pid"));
+      expect(ns.mnt).toBe(nsInode(initPid, "mnt"));
+      expect(JSON.parse(skiff(["state", id], { root }).stdout).status).toBe("created");
+      expect(skiff(["start", id], { root }).code).toBe(0);
+      expect(waitFor(() => !alive(initPid), 5000)).toBe(true);
+    },
+    T,
+  );
+
+  test(
+    "a paused container needs --ignore-paused; refused, exec exits 255",
+    () => {
+      expect(skiff(["pause", main.id], { root }).code).toBe(0);
       try {
-        waitFor(() => readFileSync(join(freezer, "freezer.state"), "utf8").trim() === "FROZEN");
         const r = skiff(["exec", main.id, "/probe", "ids"], { root });
-        expect(r.code).toBe(1);
+        expect(r.code).toBe(255);
         expect(r.stderr).toContain("cannot exec in a paused container (use --ignore-paused to override)");
       } finally {
-        writeFileSync(join(freezer, "freezer.state"), "THAWED");
+        expect(skiff(["resume", main.id], { root }).code).toBe(0);
       }
-      waitFor(() => readFileSync(join(freezer, "freezer.state"), "utf8").trim() === "THAWED");
       expect(execJson(["--ignore-paused", main.id, "/probe", "exit", "0"])).toEqual({ exit: 0 });
     },
     T,

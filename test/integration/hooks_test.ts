@@ -1,7 +1,7 @@
 // OCI lifecycle hooks through skiff's CLI: all six kinds, their state on
 // stdin, args and env, timeouts, and what a failing hook does.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
 import type { Hook, Hooks, Spec } from "../../src/config/types";
@@ -245,5 +245,31 @@ describe("where hooks run", () => {
     const host = ["mnt", "uts", "net"].map((n) => readlinkSync(`/proc/self/ns/${n}`));
     expect(read(c.marks, "createContainer.ns").trim().split("\n")).toEqual(container);
     expect(read(c.marks, "createRuntime.ns").trim().split("\n")).toEqual(host);
+  });
+
+  test("working directories: createContainer the rootfs, startContainer the process's cwd, the rest the bundle, from any caller's directory", () => {
+    const cwdOf = (log: string, name: string): Hook => ({ path: "/bin/sh", args: ["sh", "-c", `echo ${name} $(pwd -P) >> ${log}`] });
+    const c = newContainer(
+      "hk-cwd",
+      ["/probe", "sleep", "30"],
+      (marks) => Object.fromEntries(HOOK_NAMES.map((n) => [n, [cwdOf(n === "startContainer" ? `${IN_CONTAINER}/cwd` : `${marks}/cwd`, n)]])),
+      (s) => (s.process!.cwd = "/etc"),
+    );
+    // every command from a directory that is neither the bundle nor the rootfs
+    const elsewhere = tempDir("skiff-hooks-caller-");
+    expect(skiff(["create", "-b", c.bundle, c.id], { root, cwd: elsewhere }).code).toBe(0);
+    expect(skiff(["start", c.id], { root, cwd: elsewhere }).code).toBe(0);
+    expect(waitFor(() => existsSync(join(c.marks, "cwd")) && read(c.marks, "cwd").includes("startContainer"))).toBe(true);
+    expect(skiff(["delete", "-f", c.id], { root, cwd: elsewhere }).code).toBe(0);
+    const bundle = realpathSync(c.bundle);
+    const seen = Object.fromEntries(read(c.marks, "cwd").trim().split("\n").map((l) => l.split(" ")));
+    expect(seen).toEqual({
+      prestart: bundle,
+      createRuntime: bundle,
+      createContainer: join(bundle, "rootfs"),
+      startContainer: "/etc",
+      poststart: bundle,
+      poststop: bundle,
+    });
   });
 });
