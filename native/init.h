@@ -32,6 +32,7 @@ struct init_state {
 	int cgroup_fd;    /* cgroup v2 directory for clone3, or -1 */
 	int *tasks_fds;   /* v1 tasks files the child writes 0 into, -1 ended */
 	char **tasks_names; /* their paths, for errors */
+	int cwd_done;     /* a chdir op reached process.cwd */
 };
 extern struct init_state g;
 

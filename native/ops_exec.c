@@ -14,9 +14,21 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The first chdir runs before the user switch, the second after it only
+ * when the first was refused (runc's order: a cwd that root may enter but
+ * the user may not still works, one the user may enter but root-squashing
+ * storage refuses to root works too). */
 int op_chdir(const struct op *o, struct err *e)
 {
-	return chdir(CHDIR_PATH(o)) < 0 ? fail(e, errno, "chdir to cwd %s", CHDIR_PATH(o)) : 0;
+	if (g.cwd_done)
+		return 0;
+	if (chdir(CHDIR_PATH(o)) == 0) {
+		g.cwd_done = 1;
+		return 0;
+	}
+	if (CHDIR_EARLY(o) && (errno == EACCES || errno == EPERM))
+		return 0;
+	return fail(e, errno, "chdir to cwd %s", CHDIR_PATH(o));
 }
 
 /* 0 when path is a file we may execute; else an errno. */

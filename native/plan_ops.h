@@ -230,11 +230,12 @@
 #define AFFINITY_NINTS 0
 #define AFFINITY_NSTRS 1
 
-/* chdir(2), in the container's view */
+/* chdir(2), in the container's view, unless an earlier chdir op got there; early: a permission error waits for the next chdir op (after the user switch) */
 #define OP_CHDIR 30
+#define CHDIR_EARLY(o) ((o)->i[0])
 #define CHDIR_PATH(o) ((o)->s[0])
 #define CHDIR_PATH_IDX 0
-#define CHDIR_NINTS 0
+#define CHDIR_NINTS 1
 #define CHDIR_NSTRS 1
 
 /* umask(2) */

@@ -10,8 +10,6 @@ import { deviceFilter, programHex } from "./devices_bpf";
 import { attachDeviceFilter } from "./devices_attach";
 
 export interface ApplyOptions {
-  /** linux.devices: runc allows each of them in the device cgroup */
-  devices?: { type: string; major?: number; minor?: number }[];
   update?: boolean;
   skipDevices?: boolean;
   warn?: (msg: string) => void;
@@ -49,7 +47,7 @@ export function cgroupProbe(rec: CgroupRecord): Probe {
 
 /** What would be written, without writing (for `skiff plan`-like views and tests). */
 export function translateResources(kind: CgroupLayout["kind"], rec: CgroupRecord, res: LinuxResources | undefined, opts: ApplyOptions = {}): Translation {
-  const t = { probe: cgroupProbe(rec), devices: opts.devices, update: opts.update, skipDevices: opts.skipDevices };
+  const t = { probe: cgroupProbe(rec), update: opts.update, skipDevices: opts.skipDevices };
   if (kind === "none") {
     if (res && Object.keys(res).some((k) => k !== "devices")) {
       throw new ResourceError("/linux/resources", "this host has no cgroup file system mounted");
@@ -63,7 +61,7 @@ export function applyResources(layout: CgroupLayout, rec: CgroupRecord, res: Lin
   if (layout.kind === "v2" && rec.unified) enableControllers(rec.unified, layout);
   const t = translateResources(layout.kind, rec, res, opts);
   // cgroup v2 devices: an eBPF program from the rules (compiled first, so bad rules fail before any write)
-  const filter = layout.kind === "v2" && rec.unified && !opts.skipDevices ? deviceFilter(res?.devices ?? [], opts.devices ?? []) : undefined;
+  const filter = layout.kind === "v2" && rec.unified && !opts.skipDevices ? deviceFilter(res?.devices ?? []) : undefined;
   for (const w of t.warnings) opts.warn?.(w);
   for (const d of t.debug) opts.debug?.(d);
   for (const w of t.writes) writeOne(rec, w);

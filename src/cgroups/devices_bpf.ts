@@ -1,5 +1,5 @@
 // cgroup v2 device control: linux.resources.devices (plus runc's default
-// allowed devices and linux.devices) -> a BPF_PROG_TYPE_CGROUP_DEVICE
+// allowed devices) -> a BPF_PROG_TYPE_CGROUP_DEVICE
 // program. Pure; build/skiff-bpf loads and attaches the result.
 //
 // Semantics are runc's: the rules are replayed, in order, on an emulation of
@@ -46,19 +46,13 @@ type Input = { rule: DeviceRule; pointer: string };
 
 const P = "/linux/resources/devices";
 
-/** The rules runc puts in the device cgroup: the config's, its defaults, then linux.devices. */
-export function deviceRuleList(rules: DeviceRule[], devices: { type: string; major?: number; minor?: number }[]): Input[] {
-  return [
-    ...rules.map((rule, i) => ({ rule, pointer: `${P}/${i}` })),
-    ...DEFAULT_DEVICE_RULES.map((rule) => ({ rule, pointer: P })),
-    ...devices
-      .map((d, i) => ({ d, i }))
-      .filter(({ d }) => d.type === "c" || d.type === "b" || d.type === "u")
-      .map(({ d, i }) => ({
-        rule: { allow: true, type: d.type === "u" ? "c" : d.type, major: d.major ?? -1, minor: d.minor ?? -1, access: "rwm" },
-        pointer: `/linux/devices/${i}`,
-      })),
-  ];
+/**
+ * The rules runc puts in the device cgroup: the config's, then its defaults.
+ * linux.devices only makes nodes: access to them is the business of
+ * linux.resources.devices alone, so a deny-all there holds for them too.
+ */
+export function deviceRuleList(rules: DeviceRule[]): Input[] {
+  return [...rules.map((rule, i) => ({ rule, pointer: `${P}/${i}` })), ...DEFAULT_DEVICE_RULES.map((rule) => ({ rule, pointer: P }))];
 }
 
 const ACCESS_ORDER = "rwm";
@@ -189,8 +183,8 @@ export function compileDeviceProgram(defaultAllow: boolean, exceptions: DeviceEx
 }
 
 /** The device filter of a container: emulated rules and the program. */
-export function deviceFilter(rules: DeviceRule[], devices: { type: string; major?: number; minor?: number }[]): DeviceFilter {
-  const { defaultAllow, exceptions } = emulateDeviceRules(deviceRuleList(rules, devices));
+export function deviceFilter(rules: DeviceRule[]): DeviceFilter {
+  const { defaultAllow, exceptions } = emulateDeviceRules(deviceRuleList(rules));
   return { defaultAllow, exceptions, insns: compileDeviceProgram(defaultAllow, exceptions) };
 }
 

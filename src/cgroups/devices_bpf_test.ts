@@ -95,8 +95,8 @@ function run(insns: BpfInsn[], ctx: { type: number; access: number; major: numbe
 const ACC: Record<string, number> = { r: BPF_DEVCG_ACC_READ, w: BPF_DEVCG_ACC_WRITE, m: BPF_DEVCG_ACC_MKNOD };
 
 /** Allowed? for "c 1:3 rw" style queries, through encode -> decode -> interpreter. */
-function checker(rules: DeviceRule[], devices: { type: string; major?: number; minor?: number }[] = []) {
-  const f = deviceFilter(rules, devices);
+function checker(rules: DeviceRule[]) {
+  const f = deviceFilter(rules);
   const prog = decode(encodeProgram(f.insns));
   return (q: string): boolean => {
     const m = /^([bc]) (\d+):(\d+) ([rwm]+)$/.exec(q)!;
@@ -180,15 +180,15 @@ describe("device filter program", () => {
     expect(all("b 8:0 rw")).toBe(true);
   });
 
-  test("linux.devices are allowed rwm", () => {
-    const ok = checker([DENY_ALL], [{ type: "c", major: 1, minor: 11 }, { type: "b", major: 7, minor: 0 }, { type: "p" }]);
-    expect(ok("c 1:11 rw")).toBe(true);
-    expect(ok("b 7:0 rw")).toBe(true);
-    expect(ok("b 7:1 rw")).toBe(false);
+  test("deny-all holds for devices outside runc's defaults (linux.devices grant nothing)", () => {
+    const ok = checker([DENY_ALL]);
+    expect(ok("c 1:11 rw")).toBe(false);
+    expect(ok("b 7:0 rw")).toBe(false);
+    expect(ok("c 1:3 rw")).toBe(true);
   });
 
   test("allow-all program is one move and an exit", () => {
-    const f = deviceFilter([{ allow: true, access: "rwm" }], []);
+    const f = deviceFilter([{ allow: true, access: "rwm" }]);
     expect(f.defaultAllow).toBe(true);
     expect(f.exceptions).toEqual([]);
     expect(f.insns.slice(-2).map((i) => [i.code, i.imm])).toEqual([[0xb4, 1], [0x95, 0]]);
@@ -196,14 +196,14 @@ describe("device filter program", () => {
   });
 
   test("errors: holes in wildcards, bad access, bad type, bad numbers", () => {
-    expect(() => deviceFilter([DENY_ALL, { allow: true, type: "c", major: 4, access: "rw" }, { allow: false, type: "c", major: 4, minor: 1, access: "r" }], [])).toThrow(
+    expect(() => deviceFilter([DENY_ALL, { allow: true, type: "c", major: 4, access: "rw" }, { allow: false, type: "c", major: 4, minor: 1, access: "r" }])).toThrow(
       "/linux/resources/devices/2: the rule c 4:1 r cannot punch a hole in the wildcard rule c 4:* rw",
     );
     // the default c *:* m cannot have a hole punched either
-    expect(() => emulateDeviceRules(deviceRuleList([], []).concat([{ rule: { allow: false, type: "c", major: 1, minor: 11, access: "m" }, pointer: "/x" }]))).toThrow("cannot punch a hole");
-    expect(() => deviceFilter([{ allow: true, type: "c", major: 1, minor: 1, access: "rx" }], [])).toThrow("/linux/resources/devices/0: unknown device access");
-    expect(() => deviceFilter([{ allow: true, type: "p", access: "r" }], [])).toThrow("invalid device type");
-    expect(() => deviceFilter([{ allow: true, type: "c", major: 2 ** 32, minor: 1 }], [])).toThrow("invalid device major");
+    expect(() => emulateDeviceRules(deviceRuleList([]).concat([{ rule: { allow: false, type: "c", major: 1, minor: 11, access: "m" }, pointer: "/x" }]))).toThrow("cannot punch a hole");
+    expect(() => deviceFilter([{ allow: true, type: "c", major: 1, minor: 1, access: "rx" }])).toThrow("/linux/resources/devices/0: unknown device access");
+    expect(() => deviceFilter([{ allow: true, type: "p", access: "r" }])).toThrow("invalid device type");
+    expect(() => deviceFilter([{ allow: true, type: "c", major: 2 ** 32, minor: 1 }])).toThrow("invalid device major");
   });
 
   test("exceptions merge access and come out sorted", () => {

@@ -1,7 +1,7 @@
 // Create, join and remove a container's cgroups. skiff only ever removes
 // directories it created itself (recorded in state.json), never others.
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { SystemError, describeErrno } from "../errors";
 import type { CgroupRecord } from "./cgroup_types";
 import { parseProcCgroup, type CgroupLayout, type Hierarchy } from "./layout";
@@ -30,9 +30,10 @@ export function createCgroups(layout: CgroupLayout, opts: { cgroupsPath: string;
           throw new SystemError("create cgroup", describeErrno(e), d);
         }
         rec.created.push(d);
-        // A new v1 cpuset is empty and refuses tasks until it has cpus and mems.
-        if (h.options.split(",").includes("cpuset")) copyCpuset(d);
       }
+      // A v1 cpuset without cpus or mems refuses tasks (ENOSPC): fill every
+      // empty level from its parent, the engine's pod cgroup too, as runc does.
+      if (h.options.split(",").includes("cpuset")) fillCpusets(dir, h.mount);
     }
   } catch (e) {
     removeCgroups(rec);
@@ -59,10 +60,18 @@ function missingAncestors(dir: string, mount: string): string[] {
   return out;
 }
 
-function copyCpuset(dir: string): void {
-  for (const f of ["cpuset.cpus", "cpuset.mems"]) {
-    const parent = readFileSync(join(dir, "..", f), "utf8").trim();
-    writeFileSync(join(dir, f), parent);
+function fillCpusets(dir: string, mount: string): void {
+  const chain: string[] = [];
+  for (let d = dir; d.length > mount.length; d = dirname(d)) chain.unshift(d);
+  for (const d of chain) {
+    for (const f of ["cpuset.cpus", "cpuset.mems"]) {
+      try {
+        if (readFileSync(join(d, f), "utf8").trim()) continue;
+        writeFileSync(join(d, f), readFileSync(join(dirname(d), f), "utf8").trim());
+      } catch (e) {
+        throw new SystemError(`fill ${f} of cgroup`, describeErrno(e), d);
+      }
+    }
   }
 }
 

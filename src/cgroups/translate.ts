@@ -82,8 +82,6 @@ export const DEFAULT_DEVICE_RULES: Required<DeviceRule>[] = [
 
 export interface TranslateOptions {
   probe: Probe;
-  /** linux.devices of the config: each gets an allow rwm rule, as runc does */
-  devices?: { type: string; major?: number; minor?: number }[];
   /** an update of a running container rather than a new cgroup */
   update?: boolean;
   /** skip devices (update never touches them) */
@@ -103,7 +101,7 @@ export function translateV1(res: LinuxResources | undefined, opts: TranslateOpti
   if (cpu.mems) t.add("cpuset", "cpuset.mems", cpu.mems, `${P}/cpu/mems`);
   // devices
   if (!opts.skipDevices) {
-    for (const w of deviceWritesV1(res.devices ?? [], opts.devices ?? [])) t.add("devices", w.file, w.value, w.pointer);
+    for (const w of deviceWritesV1(res.devices ?? [])) t.add("devices", w.file, w.value, w.pointer);
   }
   // memory
   memoryV1(t, res, opts);
@@ -212,14 +210,11 @@ function checkUsage(probe: Probe, ctrl: string, file: string, limit: number): vo
 
 /**
  * runc's device rules on cgroup v1: the config's rules, then the default
- * allowed devices and linux.devices; from a default of "deny all", the last
+ * allowed devices (linux.devices grant nothing by themselves); from a default of "deny all", the last
  * "all devices" rule resets the list. The result is written as "a" to
  * devices.deny (or devices.allow) followed by the exceptions.
  */
-export function deviceWritesV1(
-  rules: DeviceRule[],
-  devices: { type: string; major?: number; minor?: number }[],
-): { file: string; value: string; pointer: string }[] {
+export function deviceWritesV1(rules: DeviceRule[]): { file: string; value: string; pointer: string }[] {
   type Entry = { rule: Required<DeviceRule>; pointer: string };
   let defaultAllow = false;
   let resetPointer = `${P}/devices`;
@@ -227,12 +222,6 @@ export function deviceWritesV1(
   const all: Entry[] = [
     ...rules.map((r, i) => ({ rule: normalize(r), pointer: `${P}/devices/${i}` })),
     ...DEFAULT_DEVICE_RULES.map((r) => ({ rule: r, pointer: `${P}/devices` })),
-    ...devices
-      .filter((d) => d.type === "c" || d.type === "b" || d.type === "u")
-      .map((d, i) => ({
-        rule: { allow: true, type: d.type === "u" ? "c" : d.type, major: d.major ?? -1, minor: d.minor ?? -1, access: "rwm" },
-        pointer: `/linux/devices/${i}`,
-      })),
   ];
   for (const e of all) {
     const r = e.rule;

@@ -143,19 +143,20 @@ describe("cgroup v1 translation", () => {
   });
 
   test("devices: deny all first, then the config's rules and runc's defaults", () => {
-    const ws = deviceWritesV1([{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 4, minor: 64, access: "rw" }], [{ type: "c", major: 1, minor: 11 }]);
+    const ws = deviceWritesV1([{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 4, minor: 64, access: "rw" }]);
     expect(ws[0]).toEqual({ file: "devices.deny", value: "a", pointer: "/linux/resources/devices/0" });
     const allowed = ws.slice(1).map((w) => `${w.file} ${w.value}`);
     expect(allowed).toContain("devices.allow c 4:64 rw");
     expect(allowed).toContain("devices.allow c *:* m");
     expect(allowed).toContain("devices.allow c 1:3 rwm");
     expect(allowed).toContain("devices.allow c 136:* rwm");
-    expect(allowed).toContain("devices.allow c 1:11 rwm");
+    // linux.devices grant nothing: only the rules above decide (runc)
+    expect(allowed).not.toContain("devices.allow c 1:11 rwm");
     expect(allowed.every((a) => a.startsWith("devices.allow"))).toBe(true);
     // without any rule: still deny by default (runc's emulator starts from deny)
-    expect(deviceWritesV1([], [])[0]!.file).toBe("devices.deny");
+    expect(deviceWritesV1([])[0]!.file).toBe("devices.deny");
     // an "allow all" rule: allow by default, later denies are exceptions
-    const open = deviceWritesV1([{ allow: true, access: "rwm" }, { allow: false, type: "b", major: 8, minor: 0, access: "rwm" }], []);
+    const open = deviceWritesV1([{ allow: true, access: "rwm" }, { allow: false, type: "b", major: 8, minor: 0, access: "rwm" }]);
     expect(open[0]!.file).toBe("devices.allow");
     expect(open.slice(1).map((w) => `${w.file} ${w.value}`)).toEqual(["devices.deny b 8:0 rwm"]);
   });

@@ -13,6 +13,7 @@ import { cgroupDirs, createCgroups, joinCgroups, removeCgroups } from "../cgroup
 import { applyResources } from "../cgroups/apply";
 import type { LinuxResources } from "../cgroups/resources_types";
 import { logDebug, logPhase, logWarning } from "../util/log";
+import { checkExistingCgroup } from "../cgroups/reuse";
 import type { CgroupRecord } from "../cgroups/cgroup_types";
 import { InitChannel, initError } from "../helper/init_channel";
 import { runHooks, type HookState } from "../hooks/run_hooks";
@@ -107,11 +108,12 @@ function createLocked(c: {
   const rootless = process.getuid?.() !== 0;
   const cgroup: CgroupRecord = createCgroups(layout, { cgroupsPath: linux.cgroupsPath || opts.id, rootless });
   undo.push(() => removeCgroups(cgroup));
+  checkExistingCgroup(cgroup, logWarning);
   // Limits are in place before the container's process joins the cgroup.
   const resources = linux.resources as LinuxResources | undefined;
   // Unprivileged, the default device rules are not ours to set (runc skips them too).
   const skipDevices = rootless && !resources?.devices?.length;
-  applyResources(layout, cgroup, resources, { devices: linux.devices, skipDevices, warn: logWarning, debug: logDebug });
+  applyResources(layout, cgroup, resources, { skipDevices, warn: logWarning, debug: logDebug });
 
   logPhase("cgroups ready");
   const host = gatherHostFacts(layout, { cgroup, cgroupNs: namespaces.some((n) => n.type === "cgroup" && !n.path) });

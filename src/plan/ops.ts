@@ -44,7 +44,7 @@ export const OPS = [
   { code: 27, name: "ioprio", ints: ["class", "level"], strs: [], doc: "ioprio_set(IOPRIO_WHO_PROCESS, 0)" },
   { code: 28, name: "scheduler", ints: ["policy", "priority", "flags", "nice", "runtime", "deadline", "period"], strs: [], doc: "sched_setattr(2)" },
   { code: 29, name: "affinity", ints: [], strs: ["cpus"], doc: "sched_setaffinity(2) from a cpu list like 0-2,4" },
-  { code: 30, name: "chdir", ints: [], strs: ["path"], doc: "chdir(2), in the container's view" },
+  { code: 30, name: "chdir", ints: ["early"], strs: ["path"], doc: "chdir(2), in the container's view, unless an earlier chdir op got there; early: a permission error waits for the next chdir op (after the user switch)" },
   { code: 31, name: "umask", ints: ["mask"], strs: [], doc: "umask(2)" },
   { code: 32, name: "bounding", ints: ["keep"], strs: [], doc: "drop every capability not in the bounding mask" },
   { code: 33, name: "identity", ints: ["uid", "gid", "setgroups"], strs: ["groups"], doc: "setgroups, setresgid, setresuid, keeping capabilities" },

@@ -27,6 +27,9 @@ export function credentialsPlan(proc: Process, opts: CredentialOptions): Op[] {
   ops.push({ op: "bounding", keep: capMask(caps.bounding), origin: "/process/capabilities/bounding" });
   if (proc.noNewPrivileges) ops.push({ op: "no_new_privs", origin: "/process/noNewPrivileges" });
   if (opts.seccomp && !proc.noNewPrivileges) ops.push(opts.seccomp.load);
+  // As runc: the cwd first as root (the user may not search a 0700 dir that
+  // root may), and once more after the user switch only if that was refused.
+  ops.push({ op: "chdir", path: proc.cwd, early: 1, origin: "/process/cwd" });
   ops.push({
     op: "identity",
     uid: proc.user.uid,
@@ -45,7 +48,7 @@ export function credentialsPlan(proc: Process, opts: CredentialOptions): Op[] {
     ambient: capMask(caps.ambient) & capMask(caps.permitted) & capMask(caps.inheritable),
     origin: "/process/capabilities",
   });
-  ops.push({ op: "chdir", path: proc.cwd, origin: "/process/cwd" });
+  ops.push({ op: "chdir", path: proc.cwd, early: 0, origin: "/process/cwd" });
   if (proc.execCPUAffinity?.final) ops.push({ op: "affinity", cpus: proc.execCPUAffinity.final, origin: "/process/execCPUAffinity/final" });
   const pathVar = (proc.env ?? []).findLast((e) => e.startsWith("PATH="))?.slice(5) ?? "";
   ops.push({ op: "find_exec", file: proc.args?.[0] ?? "", path: pathVar, origin: "/process/args/0" });

@@ -383,7 +383,7 @@ describe("pure parts", () => {
     const names = (userFirst: boolean) => compileExecPlan(proc, { id: "c", join, foreground: true, userFirst }).map((o) => (o.op === "setns" ? `setns:${o.path.split("/").pop()}` : o.op));
     expect(names(false)).toEqual([
       "rlimit", "setns:net", "setns:time", "setns:user", "setns:mnt", "clone", "setsid", "session_keyring", "umask", "close_fds",
-      "bounding", "identity", "capset", "chdir", "find_exec", "exec",
+      "bounding", "chdir", "identity", "capset", "chdir", "find_exec", "exec",
     ]);
     expect(names(true).slice(1, 5)).toEqual(["setns:user", "setns:net", "setns:time", "setns:mnt"]);
     const clone = compileExecPlan(proc, { id: "c", join: {}, foreground: false }).find((o) => o.op === "clone")!;
