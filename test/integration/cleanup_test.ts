@@ -45,6 +45,16 @@ const CASES: Broken[] = [
     want: (b) => [`${b}/config.json`, "parse json"],
   },
   {
+    // Deliberately unlike runc, which mounts in the host's mount namespace
+    // and chroots there (test/runtime_tools/skiff_refuses.txt)
+    name: "no mount namespace",
+    mutate: (s) => {
+      s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== "mount");
+      s.linux!.maskedPaths = s.linux!.readonlyPaths = []; // runc refuses those without one too
+    },
+    want: () => ["/linux/namespaces", "a mount namespace is required"],
+  },
+  {
     name: "duplicate namespace",
     mutate: (s) => s.linux!.namespaces!.push({ type: "pid" }),
     want: () => ["/linux/namespaces/5", "duplicate namespace", "pid"],
