@@ -259,28 +259,3 @@ int op_chroot(const struct op *o, struct err *e)
 		return fail(e, errno, "chdir /");
 	return 0;
 }
-
-int op_mask(const struct op *o, struct err *e)
-{
-	const char *path = MASK_PATH(o);
-	struct stat st;
-	if (stat(path, &st) < 0)
-		return errno == ENOENT || errno == ENOTDIR ? 0 : fail(e, errno, "mask %s", path);
-	int rc = S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL)
-				     : mount("/dev/null", path, NULL, MS_BIND, NULL);
-	return rc < 0 ? fail(e, errno, "mask %s", path) : 0;
-}
-
-int op_readonly(const struct op *o, struct err *e)
-{
-	const char *path = READONLY_PATH(o);
-	struct stat st;
-	if (stat(path, &st) < 0)
-		return errno == ENOENT || errno == ENOTDIR ? 0 : fail(e, errno, "make %s read-only", path);
-	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return fail(e, errno, "bind %s", path);
-	unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | current_flags(path);
-	if (mount(NULL, path, NULL, flags, NULL) < 0)
-		return fail(e, errno, "make %s read-only", path);
-	return 0;
-}
