@@ -245,17 +245,3 @@ int op_pivot_root(const struct op *o, struct err *e)
 		return fail(e, errno, "chdir /");
 	return 0;
 }
-
-int op_chroot(const struct op *o, struct err *e)
-{
-	(void)o;
-	if (fchdir(g.root_fd) < 0)
-		return fail(e, errno, "enter rootfs");
-	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
-		return fail(e, errno, "move rootfs to /");
-	if (chroot(".") < 0)
-		return fail(e, errno, "chroot");
-	if (chdir("/") < 0)
-		return fail(e, errno, "chdir /");
-	return 0;
-}
