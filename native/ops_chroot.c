@@ -14,6 +14,7 @@
 #include "init.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -59,51 +60,8 @@ static void unescape(char *s)
 	*w = 0;
 }
 
-/* This namespace's /proc/self/mountinfo, read whole. It is the host's
- * procfs (nothing of the container is mounted there), checked to be one. */
-static char *read_mountinfo(struct err *e)
-{
-	int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		fail(e, errno, "read /proc/self/mountinfo");
-		return NULL;
-	}
-	struct statfs sf;
-	if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC) {
-		close(fd);
-		fail(e, 0, "read /proc/self/mountinfo: /proc is not procfs");
-		return NULL;
-	}
-	size_t cap = 1 << 16, len = 0;
-	char *buf = malloc(cap);
-	for (;;) {
-		if (!buf) {
-			close(fd);
-			fail(e, ENOMEM, "read /proc/self/mountinfo");
-			return NULL;
-		}
-		ssize_t n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int saved = errno;
-			free(buf);
-			close(fd);
-			fail(e, saved, "read /proc/self/mountinfo");
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len + 1 == cap)
-			buf = realloc(buf, cap *= 2);
-	}
-	close(fd);
-	buf[len] = 0;
-	return buf;
-}
-
-/* Fields 1 (id), 5 (mount point) and the first after " - " (fs type). */
+/* Fields 1 (id), 5 (mount point) and the first after " - " (fs type);
+ * the entry points into line, which it keeps. */
 static int parse_line(char *line, struct mnt *m)
 {
 	char *sep = strstr(line, " - ");
@@ -120,8 +78,43 @@ static int parse_line(char *line, struct mnt *m)
 	m->id = strtoul(field[0], NULL, 10);
 	m->point = field[4];
 	unescape(m->point);
-	m->fstype = strtok_r(sep + 3, " ", &save);
+	m->fstype = strtok_r(sep + 3, " \n", &save);
 	return m->fstype ? 0 : -1;
+}
+
+/* This namespace's mounts, read through the host's procfs at /proc (the
+ * container's own is not there before the chroot), checked to be procfs. */
+static struct mnt *read_mounts(size_t *count, struct err *e)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	struct statfs sf;
+	if (!f || fstatfs(fileno(f), &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC) {
+		fail(e, f ? 0 : errno, "read /proc/self/mountinfo%s", f ? ": /proc is not procfs" : "");
+		if (f)
+			fclose(f);
+		return NULL;
+	}
+	struct mnt *list = NULL;
+	size_t n = 0, cap = 0, len = 0;
+	char *line = NULL;
+	while (getline(&line, &len, f) > 0) {
+		if (n == cap)
+			list = realloc(list, (cap = cap ? 2 * cap : 64) * sizeof *list);
+		char *copy = list ? strdup(line) : NULL;
+		if (!copy) {
+			fclose(f);
+			fail(e, ENOMEM, "read /proc/self/mountinfo");
+			return NULL;
+		}
+		if (parse_line(copy, &list[n]) == 0)
+			n++;
+	}
+	free(line);
+	fclose(f);
+	if (n == 0)
+		fail(e, 0, "read /proc/self/mountinfo: no mounts");
+	*count = n;
+	return n ? list : NULL;
 }
 
 /* p is at or below dir */
@@ -189,20 +182,10 @@ static int detach_host_mounts(struct err *e)
 	unsigned long root_id;
 	if (mount_id(g.root_fd, &root_id) < 0)
 		return fail(e, errno, "find the rootfs mount");
-	char *info = read_mountinfo(e);
-	if (!info)
-		return -1;
-	size_t n = 0, cap = 64;
-	struct mnt *list = malloc(cap * sizeof *list);
-	char *save = NULL;
-	for (char *line = strtok_r(info, "\n", &save); line && list; line = strtok_r(NULL, "\n", &save)) {
-		if (n == cap)
-			list = realloc(list, (cap *= 2) * sizeof *list);
-		if (list && parse_line(line, &list[n]) == 0)
-			n++;
-	}
+	size_t n = 0;
+	struct mnt *list = read_mounts(&n, e);
 	if (!list)
-		return fail(e, ENOMEM, "read /proc/self/mountinfo");
+		return -1;
 	const char *rootfs = NULL;
 	for (size_t k = 0; k < n; k++)
 		if (list[k].id == root_id)
@@ -216,9 +199,7 @@ static int detach_host_mounts(struct err *e)
 		if (detach(&list[k], e) < 0)
 			return -1;
 	}
-	free(list);
-	free(info);
-	return 0;
+	return 0; /* the list stays: skiff-init execs or exits soon after */
 }
 
 int op_chroot(const struct op *o, struct err *e)
