@@ -4,6 +4,8 @@
 
 #define PLAN_MAX_INTS 7
 #define PLAN_MAX_STRS 4
+#define PLAN_MAX_OPS 65536
+#define PLAN_MAX_BYTES 67108864
 
 /* unshare(CLONE_NEWTIME) and write timens_offsets; children enter it */
 #define OP_UNSHARE_TIME 1
@@ -494,5 +496,63 @@
   X(TREE_SETATTR, tree_setattr) \
   X(CLOSE_USERNS, close_userns) \
   X(MOVE_TREE, move_tree)
+
+/* X(UPPER, name, nints, nstrs) */
+#define OP_SHAPES(X) \
+  X(UNSHARE_TIME, unshare_time, 0, 1) \
+  X(SETNS, setns, 1, 1) \
+  X(CLONE, clone, 3, 0) \
+  X(WAIT_GO, wait_go, 1, 1) \
+  X(BECOME_ROOT, become_root, 0, 0) \
+  X(SETSID, setsid, 0, 0) \
+  X(MOUNT, mount, 1, 4) \
+  X(REMOUNT, remount, 1, 1) \
+  X(PROPAGATE, propagate, 1, 1) \
+  X(SETATTR, setattr, 3, 1) \
+  X(OPEN_ROOT, open_root, 0, 1) \
+  X(MKDIR, mkdir, 1, 1) \
+  X(MKFILE, mkfile, 1, 1) \
+  X(MKNOD, mknod, 5, 1) \
+  X(SYMLINK, symlink, 0, 2) \
+  X(OPEN_FIFO, open_fifo, 0, 1) \
+  X(PIVOT_ROOT, pivot_root, 0, 0) \
+  X(CHROOT, chroot, 0, 0) \
+  X(MASK, mask, 0, 1) \
+  X(READONLY, readonly, 0, 1) \
+  X(HOSTNAME, hostname, 0, 1) \
+  X(DOMAINNAME, domainname, 0, 1) \
+  X(SYSCTL, sysctl, 0, 2) \
+  X(RLIMIT, rlimit, 3, 0) \
+  X(OOM_SCORE_ADJ, oom_score_adj, 1, 0) \
+  X(PERSONALITY, personality, 1, 0) \
+  X(IOPRIO, ioprio, 2, 0) \
+  X(SCHEDULER, scheduler, 7, 0) \
+  X(AFFINITY, affinity, 0, 1) \
+  X(CHDIR, chdir, 0, 1) \
+  X(UMASK, umask, 1, 0) \
+  X(BOUNDING, bounding, 1, 0) \
+  X(IDENTITY, identity, 3, 1) \
+  X(CAPSET, capset, 4, 0) \
+  X(NO_NEW_PRIVS, no_new_privs, 0, 0) \
+  X(FIND_EXEC, find_exec, 0, 2) \
+  X(CLOSE_FDS, close_fds, 1, 0) \
+  X(WAIT_FIFO, wait_fifo, 0, 0) \
+  X(HOOK, hook, 1, 4) \
+  X(EXEC, exec, 0, 2) \
+  X(SESSION_KEYRING, session_keyring, 0, 1) \
+  X(UNSHARE, unshare, 1, 0) \
+  X(JOIN_CGROUP, join_cgroup, 0, 0) \
+  X(OWN_ID_MAPS, own_id_maps, 0, 2) \
+  X(CGROUP_OPEN, cgroup_open, 0, 2) \
+  X(SECCOMP, seccomp, 1, 1) \
+  X(SECCOMP_LISTENER, seccomp_listener, 0, 2) \
+  X(CONSOLE_SOCKET, console_socket, 1, 1) \
+  X(TERMINAL, terminal, 4, 0) \
+  X(IDMAP_USERNS, idmap_userns, 1, 2) \
+  X(OPEN_USERNS, open_userns, 1, 1) \
+  X(OPEN_TREE, open_tree, 2, 1) \
+  X(TREE_SETATTR, tree_setattr, 6, 0) \
+  X(CLOSE_USERNS, close_userns, 0, 0) \
+  X(MOVE_TREE, move_tree, 1, 1)
 
 #endif

@@ -1,7 +1,7 @@
 // Generates native/plan_ops.h from src/plan/ops.ts.
 //   bun scripts/gen_header.ts          write the header
 //   bun scripts/gen_header.ts --check  exit 1 when it is stale
-import { OPS } from "../src/plan/ops";
+import { OPS, PLAN_MAX_BYTES, PLAN_MAX_OPS } from "../src/plan/ops";
 import { readFileSync, writeFileSync } from "node:fs";
 
 export function renderHeader(): string {
@@ -13,7 +13,9 @@ export function renderHeader(): string {
   ];
   const maxInts = Math.max(...OPS.map((o) => o.ints.length));
   const maxStrs = Math.max(...OPS.map((o) => o.strs.length));
-  lines.push(`#define PLAN_MAX_INTS ${maxInts}`, `#define PLAN_MAX_STRS ${maxStrs}`, "");
+  lines.push(`#define PLAN_MAX_INTS ${maxInts}`, `#define PLAN_MAX_STRS ${maxStrs}`);
+  // read_plan (native/plan.c) refuses a plan beyond these, as encodePlan does.
+  lines.push(`#define PLAN_MAX_OPS ${PLAN_MAX_OPS}`, `#define PLAN_MAX_BYTES ${PLAN_MAX_BYTES}`, "");
   for (const o of OPS) {
     const up = o.name.toUpperCase();
     lines.push(`/* ${o.doc} */`, `#define OP_${up} ${o.code}`);
@@ -27,6 +29,9 @@ export function renderHeader(): string {
   }
   lines.push("#define OP_TABLE(X) \\");
   lines.push(OPS.map((o) => `  X(${o.name.toUpperCase()}, ${o.name})`).join(" \\\n"));
+  // What each op's handler reads: read_plan checks every op's counts against it.
+  lines.push("", "/* X(UPPER, name, nints, nstrs) */", "#define OP_SHAPES(X) \\");
+  lines.push(OPS.map((o) => `  X(${o.name.toUpperCase()}, ${o.name}, ${o.ints.length}, ${o.strs.length})`).join(" \\\n"));
   lines.push("", "#endif", "");
   return lines.join("\n");
 }

@@ -130,8 +130,10 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   // As runc: the console after the rootfs is in place, before it is made
   // read-only and paths are masked, and long before the user switch.
   if (proc.terminal) ops.push(terminalOp(proc, { console: true }));
-  (linux.maskedPaths ?? []).forEach((path, i) => ops.push({ op: "mask", path, origin: `/linux/maskedPaths/${i}` }));
+  // Read-only paths before masks, as runc: a mask is a bind, and a bind made
+  // later of something under a read-only path is read-only too.
   (linux.readonlyPaths ?? []).forEach((path, i) => ops.push({ op: "readonly", path, origin: `/linux/readonlyPaths/${i}` }));
+  (linux.maskedPaths ?? []).forEach((path, i) => ops.push({ op: "mask", path, origin: `/linux/maskedPaths/${i}` }));
   if (spec.root?.readonly) ops.push({ op: "remount", target: "", flags: MS_BIND | MS_REC | MS_RDONLY, origin: "/root/readonly" });
   if (spec.hostname !== undefined && has("uts")) ops.push({ op: "hostname", name: spec.hostname, origin: "/hostname" });
   if (spec.domainname !== undefined && has("uts")) ops.push({ op: "domainname", name: spec.domainname, origin: "/domainname" });

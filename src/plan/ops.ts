@@ -85,6 +85,15 @@ export type Op = {
     Fields<DefOf<N>["strs"], string>;
 }[OpName];
 
+/**
+ * What skiff-init accepts, so that a plan it did not expect is refused
+ * before anything is done: at most PLAN_MAX_OPS ops, at most PLAN_MAX_BYTES
+ * of strings in all. Far above any real config (the default plan has under
+ * 100 ops and a few KB); encodePlan refuses a bigger plan with the same limits.
+ */
+export const PLAN_MAX_OPS = 65536;
+export const PLAN_MAX_BYTES = 64 * 1024 * 1024;
+
 export const OP_BY_NAME: ReadonlyMap<string, OpDef> = new Map(OPS.map((d) => [d.name, d]));
 
 /** String lists (args, env, groups) travel as one string joined by NUL. */

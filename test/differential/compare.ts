@@ -33,6 +33,8 @@ export interface DiffCase {
   /** Full args instead of ["/probe", ...probe]. */
   args?: string[];
   timeoutMs?: number;
+  /** Added to both runtimes' environment (SKIFF_INIT, say). */
+  env?: Record<string, string>;
 }
 
 export interface RunResult {
@@ -95,7 +97,8 @@ async function runOne(c: DiffCase, runtime: Runtime, label: string): Promise<Run
   const id = uniqueId(runtime, label);
   created.push({ runtime, root, id });
   const argv = [binary(runtime), "--root", root, "run", ...(c.noPivot ? ["--no-pivot"] : []), "-b", bundle, id];
-  const proc = spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: bundle });
+  const env = c.env ? { ...process.env, ...c.env } : undefined;
+  const proc = spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: bundle, env });
   const timeout = setTimeout(() => proc.kill("SIGKILL"), c.timeoutMs ?? 30_000);
   const [stdout, stderr, exitCode] = await Promise.all([
     new Response(proc.stdout).text(),

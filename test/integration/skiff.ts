@@ -32,6 +32,8 @@ export interface SkiffOptions {
   timeoutMs?: number;
   /** flags placed before --root (global flags such as --log) */
   globals?: string[];
+  /** added to skiff's environment (Bun's spawn does not see later changes to process.env) */
+  env?: Record<string, string>;
 }
 
 /** Run `skiff [globals] --root ROOT ARGS...` and wait for it. */
@@ -54,6 +56,7 @@ export function skiff(args: string[], opts: SkiffOptions = {}): SkiffResult {
         stderr: fds[2],
         timeout: opts.timeoutMs ?? 60_000,
         killSignal: "SIGKILL",
+        env: opts.env ? { ...process.env, ...opts.env } : undefined,
       });
     } finally {
       for (const fd of fds) closeSync(fd);
