@@ -528,7 +528,7 @@
   X(IOPRIO, ioprio, 2, 0) \
   X(SCHEDULER, scheduler, 7, 0) \
   X(AFFINITY, affinity, 0, 1) \
-  X(CHDIR, chdir, 0, 1) \
+  X(CHDIR, chdir, 1, 1) \
   X(UMASK, umask, 1, 0) \
   X(BOUNDING, bounding, 1, 0) \
   X(IDENTITY, identity, 3, 1) \
