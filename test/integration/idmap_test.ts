@@ -7,16 +7,19 @@
 // without a user namespace, "host uid 1000 is root inside" is
 // {containerID: 1000, hostID: 0}; {containerID: 0, hostID: 1000} shows the
 // host's root-owned files as 1000.
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "bun";
 import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
 import type { IdMapping, Mount, Spec } from "../../src/config/types";
 import { forceDelete, leftovers, skiff, uniqueId } from "./skiff";
-import { RUNC } from "../differential/compare";
+import { needRoot, needRunc, RUNC, skipWhy } from "../skip";
 
-const root = tempDir("skiff-idmap-root-");
+let root = "";
+beforeAll(() => {
+  root = tempDir("skiff-idmap-root-");
+});
 const mounted: string[] = [];
 afterAll(() => {
   for (const m of mounted) spawnSync(["umount", "-l", m]);
@@ -159,19 +162,17 @@ test(
 
 // runc gained idmapped mounts in 1.2; Debian 12 ships 1.1.5. Compare only
 // when `runc features` says it has them.
-function runcIdmap(): { ok: boolean; why: string } {
+function runcIdmap(): string | null {
   const r = spawnSync([RUNC, "features"], { stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) return { ok: false, why: `${RUNC} features failed: ${r.stderr.toString().trim()}` };
+  if (r.exitCode !== 0) return `${RUNC} features failed: ${r.stderr.toString().trim()}`;
   const doc = JSON.parse(r.stdout.toString());
-  if (doc?.linux?.mountExtensions?.idmap?.enabled === true) return { ok: true, why: "" };
+  if (doc?.linux?.mountExtensions?.idmap?.enabled === true) return null;
   const version = spawnSync([RUNC, "--version"], { stdout: "pipe" }).stdout.toString().split("\n")[0];
-  return { ok: false, why: `${version} has no idmapped mounts (\`runc features\` lists no linux.mountExtensions.idmap)` };
+  return `${version} has no idmapped mounts (\`runc features\` lists no linux.mountExtensions.idmap)`;
 }
-const runc = runcIdmap();
-if (!runc.ok) console.log(`idmap differential against runc skipped: ${runc.why}`);
 
-test.skipIf(!runc.ok)(
-  `runc and skiff see the same owners through an idmapped mount${runc.ok ? "" : ` (skipped: ${runc.why})`}`,
+test.skipIf(skipWhy("idmap: runc vs skiff", needRoot(), needRunc() ?? runcIdmap()))(
+  "runc and skiff see the same owners through an idmapped mount",
   () => {
     const host = hostDir(1000);
     const script = "stat -c %u:%g /data/f";
@@ -188,7 +189,9 @@ test.skipIf(!runc.ok)(
     const s = runIn(script, (spec) => {
       spec.mounts!.push({ destination: "/data", source: host, options: ["bind", "idmap"], uidMappings: map(1000, 0), gidMappings: map(1000, 0) });
     });
-    expect(s.stdout).toBe(r.stdout.toString());
+    // host 1000:1000 is 0:0 through the mount, under both
+    expect({ code: r.exitCode, stdout: r.stdout.toString() }).toEqual({ code: 0, stdout: "0:0\n" });
+    expect({ code: s.code, stdout: s.stdout }).toEqual({ code: 0, stdout: "0:0\n" });
   },
   T,
 );

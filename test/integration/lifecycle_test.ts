@@ -347,9 +347,14 @@ describe("process tree", () => {
     const r = skiff(["create", "-b", c.bundle, c.id], { root });
     expect(r.code).toBe(0);
     const pid = state(c.id).pid as number;
+    // The init waits on exec.fifo: alive, with a parent that is alive too
+    // (else ppid would be NaN and the checks below would pass on nothing).
+    expect(alive(pid)).toBe(true);
     const ppid = Number(procStatus(pid)?.get("PPid"));
+    expect(Number.isInteger(ppid) && ppid > 0).toBe(true);
     expect(ppid).not.toBe(r.pid);
     const parentExe = procExe(ppid);
+    expect(parentExe).not.toBe(""); // the parent is alive and readable
     expect(parentExe).not.toBe(SKIFF);
     expect(parentExe).not.toBe(SKIFF_INIT);
   });
