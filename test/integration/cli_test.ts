@@ -4,6 +4,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
+import { needRoot, skipWhy } from "../skip";
 import { cgroupCandidates, skiff, uniqueId } from "./skiff";
 
 afterAll(() => {
@@ -183,7 +184,8 @@ describe("plan", () => {
   });
 });
 
-describe("the caller's directory", () => {
+// Runs a container: root only (the rest of this file needs no privilege).
+describe.skipIf(skipWhy("the caller's directory", needRoot()))("the caller's directory", () => {
   test("a .env or bunfig.toml in the working directory changes nothing", () => {
     const bundle = makeBundle({ args: ["/bin/true"] });
     // Were .env read, skiff would look for skiff-init where it is not.
