@@ -13,7 +13,8 @@
 //   3. `state ID` of a created container;
 //   4. peak RSS of `run` and `create` via /usr/bin/time -f %M, and the
 //      container's init process (skiff-init / `runc init`) VmHWM right after
-//      `create`, from /proc/PID/status.
+//      `create`, from /proc/PID/status;
+//   and, in-process, skiff's loadSpec of the bundle's config.json.
 // Wall time is performance.now() around Bun.spawnSync of the one command.
 // The skiff binaries are copied into the temp dir first, so a rebuild of
 // build/ by someone else during the run cannot change what is measured.
@@ -36,6 +37,7 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { makeBundle, removeDir, REPO_ROOT } from "../test/bundle";
+import { loadSpec } from "../src/config/load";
 
 const WARMUP = 3;
 /** Container ids, and so cgroup names, start with this: unique to this process. */
@@ -336,6 +338,16 @@ async function main(): Promise<number> {
     const header = machine(opts, skiffBin);
     const rows: Row[] = [];
 
+    // In-process, no container: what `state`, `start` and `kill` pay to read
+    // config.json (src/config/load_test.ts checks it imports nothing heavy).
+    const loadMs: number[] = [];
+    for (let i = 0; i < WARMUP + 200; i++) {
+      const t0 = performance.now();
+      loadSpec(bundle);
+      if (i >= WARMUP) loadMs.push(performance.now() - t0);
+    }
+    const load = quantiles(loadMs);
+
     console.error("1/4 run");
     const run = await alternate(pair, opts.runs, (rt) => {
       const id = newId(rt, "run");
@@ -407,6 +419,8 @@ async function main(): Promise<number> {
     console.log(header);
     console.log("");
     console.log(table(rows));
+    console.log("");
+    console.log(`loadSpec(config.json) in-process, 200 calls: median ${load.median.toFixed(3)} ms, p90 ${load.p90.toFixed(3)} ms`);
   } catch (e) {
     failed = e;
   } finally {

@@ -6,8 +6,10 @@
 //   describe.skipIf(skipWhy("seccomp in skiff", needRoot()))("seccomp in skiff", () => ...)
 //   test.skipIf(skipWhy("bfq weight", needFile(BFQ, "no BFQ scheduler")))(...)
 import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { REPO_ROOT } from "./bundle";
+import { join, resolve } from "node:path";
+
+// Not from ./bundle: unit tests under src/ import this file, and stay light.
+const REPO_ROOT = resolve(import.meta.dir, "..");
 
 export const RUNC = "/usr/sbin/runc";
 /** The spec's schemas and the runtime-tools source, beside the clone (CI lays it there). */

@@ -1,10 +1,10 @@
 import { expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { needRunc, RUNC, skipWhy } from "../../test/skip";
 import { defaultConfig } from "./default_config";
 import { SPEC_VERSION } from "./types";
 
-const RUNC = "/usr/sbin/runc";
 
 // `runc spec` writes config.json into the current directory.
 function runcSpec(args: string[]): Record<string, unknown> {
@@ -19,11 +19,8 @@ function runcSpec(args: string[]): Record<string, unknown> {
 }
 
 for (const rootless of [false, true]) {
-  test(`defaultConfig({rootless: ${rootless}}) matches runc spec${rootless ? " --rootless" : ""}`, () => {
-    if (!existsSync(RUNC)) {
-      console.log(`skip: ${RUNC} is not installed`);
-      return;
-    }
+  const name = `defaultConfig({rootless: ${rootless}}) matches runc spec${rootless ? " --rootless" : ""}`;
+  test.skipIf(skipWhy(name, needRunc()))(name, () => {
     const theirs = runcSpec(rootless ? ["--rootless"] : []);
     const ours = defaultConfig({ rootless }) as unknown as Record<string, unknown>;
     // skiff states the spec version it implements; runc states its own

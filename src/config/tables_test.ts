@@ -1,4 +1,6 @@
 import { expect, test } from "bun:test";
+import { readFileSync, readlinkSync } from "node:fs";
+import { needFile, skipWhy } from "../../test/skip";
 import { CAP_LAST_CAP, CAPABILITIES, NAMESPACE_FLAGS, NAMESPACE_PROC_NAMES, NAMESPACE_TYPES, parseSignal, RLIMITS, SIGNALS } from "./tables";
 
 test("capabilities are numbered 0..CAP_LAST_CAP without gaps", () => {
@@ -9,14 +11,13 @@ test("capabilities are numbered 0..CAP_LAST_CAP without gaps", () => {
   expect(CAPABILITIES.CAP_CHECKPOINT_RESTORE).toBe(40);
 });
 
-test("the host kernel knows no capability beyond the table", () => {
-  // /proc/sys/kernel/cap_last_cap is the running kernel's highest number
-  const file = Bun.file("/proc/sys/kernel/cap_last_cap");
-  return file.exists().then(async (ok) => {
-    if (!ok) return console.log("skip: no /proc/sys/kernel/cap_last_cap");
-    expect(Number((await file.text()).trim())).toBeLessThanOrEqual(CAP_LAST_CAP);
-  });
-});
+const CAP_LAST_CAP_FILE = "/proc/sys/kernel/cap_last_cap";
+test.skipIf(skipWhy("the host's capabilities", needFile(CAP_LAST_CAP_FILE, "the running kernel's highest capability number")))(
+  "the host kernel knows no capability beyond the table",
+  () => {
+    expect(Number(readFileSync(CAP_LAST_CAP_FILE, "utf8").trim())).toBeLessThanOrEqual(CAP_LAST_CAP);
+  },
+);
 
 test("rlimits follow x86_64 numbering", () => {
   expect(Object.values(RLIMITS).sort((a, b) => a - b)).toEqual([...Array(16).keys()]);
@@ -61,11 +62,10 @@ test("namespace tables cover every type", () => {
   expect(NAMESPACE_PROC_NAMES.mount).toBe("mnt");
 });
 
-test("namespace proc names exist on this host", async () => {
-  const { existsSync } = await import("node:fs");
-  for (const t of NAMESPACE_TYPES) {
-    const path = `/proc/self/ns/${NAMESPACE_PROC_NAMES[t]}`;
-    if (!existsSync(path)) console.log(`skip: ${path} missing (kernel without ${t} namespaces)`);
-  }
-  expect(existsSync("/proc/self/ns/mnt")).toBe(true);
-});
+// The table's proc names are the kernel's: /proc/self/ns/NAME links to "NAME:[inode]".
+for (const t of NAMESPACE_TYPES) {
+  const path = `/proc/self/ns/${NAMESPACE_PROC_NAMES[t]}`;
+  test.skipIf(skipWhy(`${t} namespace proc name`, needFile(path, `a kernel without ${t} namespaces`)))(`${t} namespaces are ${path} on this host`, () => {
+    expect(readlinkSync(path)).toMatch(new RegExp(`^${NAMESPACE_PROC_NAMES[t]}:\\[\\d+\\]$`));
+  });
+}

@@ -21,13 +21,15 @@ const HOST: HostFacts = {
 };
 const OPTS = { id: "c1", cgroups: { v1: ["/sys/fs/cgroup/cpu/c1", "/sys/fs/cgroup/systemd/c1"], v2: "/sys/fs/cgroup/unified/c1" }, rootfs: "/b/rootfs", bundle: "/b", fifo: "/run/skiff/c1/exec.fifo", host: HOST };
 
+// UPDATE_GOLDEN=1 rewrites a golden file instead of comparing with it. That
+// run compares nothing, so it never passes: each golden test fails after
+// writing ("rerun without UPDATE_GOLDEN"), and under CI it refuses to write.
 function golden(name: string, text: string): void {
   const file = new URL(`./testdata/${name}.plan`, import.meta.url).pathname;
   if (process.env.UPDATE_GOLDEN) {
-    // Rewriting the golden file makes this test compare a file with itself:
-    // a developer's tool, never a verdict in CI.
-    if (process.env.CI) throw new Error("UPDATE_GOLDEN is set under CI: the golden test would compare its file with itself");
+    if (process.env.CI) throw new Error(`golden ${name}: UPDATE_GOLDEN is set under CI; a golden file would be compared with itself`);
     writeFileSync(file, text);
+    throw new Error(`golden ${name}: rewrote ${file}; nothing was compared: review the diff and rerun without UPDATE_GOLDEN`);
   }
   expect(text).toBe(readFileSync(file, "utf8"));
 }

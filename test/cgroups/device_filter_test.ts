@@ -7,11 +7,10 @@ import { join } from "node:path";
 import { detectLayout } from "../../src/cgroups/layout";
 import { deviceFilter, programHex } from "../../src/cgroups/devices_bpf";
 import { attachDeviceFilter } from "../../src/cgroups/devices_attach";
+import { needRoot, skipWhy } from "../skip";
 
 const mount = detectLayout().hierarchies.find((h) => h.fstype === "cgroup2")?.mount;
-const isRoot = process.getuid?.() === 0;
 const dir = mount ? join(mount, `skiff-devfilter-${process.pid}`) : "";
-const why = !isRoot ? "needs root" : !mount ? "no cgroup2 hierarchy mounted" : "";
 
 afterAll(() => {
   if (dir && existsSync(dir)) rmdirSync(dir);
@@ -25,8 +24,8 @@ function probe(): string {
   return r.stdout.toString().trim().split("\n").join(" ");
 }
 
-describe("skiff-bpf attach-device-filter", () => {
-  (why ? test.skip : test)(`denies, then a new program replaces the old one${why ? ` (skipped: ${why})` : ""}`, () => {
+describe.skipIf(skipWhy("skiff-bpf attach-device-filter", needRoot(), mount ? null : "no cgroup2 hierarchy mounted"))("skiff-bpf attach-device-filter", () => {
+  test("denies, then a new program replaces the old one", () => {
     mkdirSync(dir);
     attachDeviceFilter(dir, programHex(deviceFilter([{ allow: false, access: "rwm" }]).insns));
     expect(probe()).toBe("null=ok kmsg=denied");
@@ -37,7 +36,7 @@ describe("skiff-bpf attach-device-filter", () => {
     expect(probe()).toBe("null=ok kmsg=denied");
   });
 
-  (why ? test.skip : test)(`errors name the cause${why ? ` (skipped: ${why})` : ""}`, () => {
+  test("errors name the cause", () => {
     const missing = join(mount ?? "/", "skiff-no-such-cgroup");
     // not a cgroup2 directory: nothing to attach to (fake trees in unit tests)
     expect(() => attachDeviceFilter("/tmp", "b400000000000000" + "9500000000000000")).not.toThrow();

@@ -6,10 +6,29 @@ import { join } from "node:path";
 import { spawnSync } from "bun";
 import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
 import { forceDelete, skiff, uniqueId } from "../integration/skiff";
-import { hostCgroupDir, isRoot } from "./helpers";
+import { hostCgroupDir } from "./helpers";
+import { needFile, needRoot, needRunc, RUNC, skipWhy } from "../skip";
 
-const RUNC = "/usr/sbin/runc";
-afterAll(() => cleanupTempDirs());
+const V1_MEMORY = "/sys/fs/cgroup/memory/memory.limit_in_bytes";
+let plain = "";
+afterAll(() => {
+  if (plain) forceDelete(plainRoot, plain);
+  cleanupTempDirs();
+});
+
+// One container with no resources, created once: its cgroup shows which
+// optional files this kernel's hierarchies hold.
+let plainRoot = "";
+function plainCgroup(): string {
+  if (!plain) {
+    plainRoot = tempDir("skiff-cgdiff-plain-");
+    plain = uniqueId("cgdiff-plain");
+    const bundle = makeBundle({ args: ["/bin/sleep", "30"], mutate: (s) => (s.linux!.cgroupsPath = plain) });
+    const r = skiff(["create", "-b", bundle, plain], { root: plainRoot });
+    if (r.code !== 0) throw new Error(`create ${plain}: ${r.stderr}`);
+  }
+  return plain;
+}
 
 const FILES: [string, string][] = [
   ["memory", "memory.limit_in_bytes"],
@@ -38,21 +57,37 @@ function snapshot(cgroupsPath: string): Record<string, string> {
   return out;
 }
 
-const CASES: Record<string, Record<string, unknown>> = {
+interface Case {
+  resources: Record<string, unknown>;
+  /** The config asks for an optional kernel file: where the host lacks it, both runtimes must refuse, skiff naming this field. */
+  optional?: { pointer: string; files: string[] };
+  /** Why the case cannot run on this host (an optional file it depends on is missing), or null. */
+  needs?: string | null;
+}
+
+const CASES: Record<string, Case> = {
   limits: {
-    devices: [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 4, minor: 64, access: "rw" }],
-    memory: { limit: 64 << 20, reservation: 16 << 20, swap: 128 << 20, swappiness: 30 },
-    cpu: { shares: 333, quota: 25000, period: 50000, cpus: "0" },
-    pids: { limit: 42 },
-    blockIO: { weight: 250 },
+    resources: {
+      devices: [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 4, minor: 64, access: "rw" }],
+      memory: { limit: 64 << 20, reservation: 16 << 20, swap: 128 << 20, swappiness: 30 },
+      cpu: { shares: 333, quota: 25000, period: 50000, cpus: "0" },
+      pids: { limit: 42 },
+    },
+    // swap needs swap accounting (Debian's kernels have it by default)
+    needs: needFile("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", "no swap accounting (swapaccount=0)"),
   },
-  unlimited: { devices: [{ allow: false, access: "rwm" }], memory: { limit: -1 }, cpu: { quota: -1 }, pids: { limit: -1 } },
-  defaults: { devices: [{ allow: false, access: "rwm" }] },
+  // blkio.weight needs CFQ, blkio.bfq.weight BFQ; a host with neither has no weight to set
+  "blkio-weight": {
+    resources: { devices: [{ allow: false, access: "rwm" }], blockIO: { weight: 250 } },
+    optional: { pointer: "/linux/resources/blockIO/weight", files: ["blkio.weight", "blkio.bfq.weight"] },
+  },
+  unlimited: { resources: { devices: [{ allow: false, access: "rwm" }], memory: { limit: -1 }, cpu: { quota: -1 }, pids: { limit: -1 } } },
+  defaults: { resources: { devices: [{ allow: false, access: "rwm" }] } },
 };
 
-describe.skipIf(!isRoot || !existsSync(RUNC))("cgroup files: skiff vs runc", () => {
-  for (const [name, resources] of Object.entries(CASES)) {
-    test(name, () => {
+describe.skipIf(skipWhy("cgroup files: skiff vs runc", needRoot(), needRunc(), needFile(V1_MEMORY, "no cgroup v1 memory hierarchy: not a v1 or hybrid host")))("cgroup files: skiff vs runc", () => {
+  for (const [name, { resources, optional, needs }] of Object.entries(CASES)) {
+    test.skipIf(skipWhy(name, needs ?? null))(name, () => {
       const tag = uniqueId(`cgdiff-${name}`);
       const bundle = makeBundle({ args: ["/bin/sleep", "30"], mutate: (s) => (s.linux!.resources = structuredClone(resources)) });
       const cfgPath = join(bundle, "config.json");
@@ -66,16 +101,28 @@ describe.skipIf(!isRoot || !existsSync(RUNC))("cgroup files: skiff vs runc", () 
         // files, not pipes: the created container keeps runc's stdio open
         const errFile = join(runcRoot, "stderr");
         const r = spawnSync([RUNC, "--root", runcRoot, "create", "-b", bundle, runcId], { stdout: "ignore", stderr: Bun.file(errFile), stdin: "ignore" });
-        expect(readFileSync(errFile, "utf8")).toBe("");
-        expect(r.exitCode).toBe(0);
+        const runcErr = readFileSync(errFile, "utf8");
         const want = snapshot(runcId);
         writeFileSync(cfgPath, JSON.stringify({ ...base, linux: { ...base.linux, cgroupsPath: skiffId } }));
         const s = skiff(["create", "-b", bundle, skiffId], { root: skiffRoot });
-        expect(s.stderr).toBe("");
-        expect(s.code).toBe(0);
-        const got = snapshot(skiffId);
-        expect(Object.keys(want).length).toBeGreaterThan(5);
-        expect(got).toEqual(want);
+        // Which files this kernel has, read from a cgroup it made (a failed create leaves none: use a plain one).
+        const hasFile = optional ? optional.files.some((f) => existsSync(join(hostCgroupDir("blkio", plainCgroup()), f))) : true;
+        console.log(`[${name}] runc exit ${r.exitCode}${runcErr ? `: ${runcErr.trim()}` : ""}; skiff exit ${s.code}${s.stderr ? `: ${s.stderr.trim()}` : ""}`);
+        if (hasFile) {
+          expect({ runc: r.exitCode, runcErr }).toEqual({ runc: 0, runcErr: "" });
+          expect({ skiff: s.code, stderr: s.stderr }).toEqual({ skiff: 0, stderr: "" });
+          const got = snapshot(skiffId);
+          expect(Object.keys(want).length).toBeGreaterThan(5);
+          expect(got).toEqual(want);
+          if (optional) expect(optional.files.map((f) => got[f]).filter(Boolean)).toEqual(["250"]);
+        } else {
+          // The host lacks the file: runc refuses the config, and so does skiff, in one line naming the field.
+          expect(r.exitCode).not.toBe(0);
+          expect(s.code).toBe(1);
+          expect(s.stderr.trim().split("\n")).toEqual([expect.stringContaining(`${optional!.pointer}: the kernel has no`)]);
+          expect(existsSync(join(skiffRoot, skiffId))).toBe(false);
+          expect(existsSync(hostCgroupDir("memory", skiffId))).toBe(false);
+        }
       } finally {
         spawnSync([RUNC, "--root", runcRoot, "delete", "-f", runcId], { stdout: "ignore", stderr: "ignore" });
         forceDelete(skiffRoot, skiffId);

@@ -7,6 +7,7 @@
 // and a fresh copy of the same cached rootfs, so neither run can profit from
 // directories the other one created (mount targets, process.cwd).
 
+import { expect } from "bun:test";
 import { spawn } from "bun";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -208,7 +209,9 @@ export function mountAt(mounts: NormalMount[], point: string): NormalMount | und
  * `deliberate` where skiff is better on purpose, `knownDifference` where it
  * is a gap or an artefact of the two implementations. `apply` removes the
  * difference from the normalised views (editing them in place) and returns
- * whether it was actually seen, so a stale note shows up in the output.
+ * whether it was actually seen. A difference passed to applyDifferences must
+ * be seen: one that no longer occurs fails the test, so the list of accepted
+ * differences stays true (pass only those that apply on this host).
  */
 export interface Difference {
   kind: "deliberate" | "knownDifference";
@@ -224,12 +227,15 @@ export function knownDifference(note: string, apply: Difference["apply"]): Diffe
   return { kind: "knownDifference", note, apply };
 }
 
-/** Applies the notes, printing each (and whether it was observed) into the test output. */
+/** Applies the notes, printing each into the test output; fails on any that was not observed. */
 export function applyDifferences(label: string, views: Record<Runtime, any>, diffs: Difference[]): void {
+  const stale: string[] = [];
   for (const d of diffs) {
     const seen = d.apply(views);
-    console.log(`[${label}] ${d.kind}${seen ? "" : " (not observed in this run)"}: ${d.note}`);
+    console.log(`[${label}] ${d.kind}${seen ? "" : " NOT OBSERVED"}: ${d.note}`);
+    if (!seen) stale.push(`${d.kind} not observed: ${d.note}`);
   }
+  expect({ label, stale }).toEqual({ label, stale: [] });
 }
 
 /** Removes the mounts at point from one runtime's list; true if there were any. */

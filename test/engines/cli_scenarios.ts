@@ -26,17 +26,11 @@ export interface CliEngine {
   rmForce: string[];
 }
 
-export interface TerminalStatus {
-  /** skiff has no terminal support yet: tty scenarios are expected to fail under skiff */
-  missing: boolean;
-  note: string;
-}
-
 let seq = 0;
 // busybox sh's prompt; its line editor then asks for the cursor position (ESC [6n)
 const PROMPT = /\/ # /;
 
-export function dockerLikeScenarios(getEngine: () => CliEngine, rt: "skiff" | "runc", tty: TerminalStatus): void {
+export function dockerLikeScenarios(getEngine: () => CliEngine, rt: "skiff" | "runc"): void {
   const E = () => getEngine();
   const name = (what: string) => `sk-${rt}-${what}-${process.pid}-${++seq}`;
   const exec = (argv: string[], opts: RunOptions = {}): Result => run(argv, { env: E().env, ...opts });
@@ -66,8 +60,6 @@ export function dockerLikeScenarios(getEngine: () => CliEngine, rt: "skiff" | "r
     if (Date.now() - t0 > 2000) console.log(`${E().name}/${rt}: leftovers of ${id.slice(0, 12)} took ${Date.now() - t0} ms to go: ${first!.join("; ")}`);
     expect(ok ? [] : left).toEqual([]);
   };
-  const ttyTest = rt === "skiff" && tty.missing ? test.failing : test;
-  const ttySuffix = rt === "skiff" && tty.missing ? ` (expected to fail: ${tty.note})` : "";
 
   test(`run --rm echo`, async () => {
     const n = name("echo");
@@ -139,12 +131,10 @@ export function dockerLikeScenarios(getEngine: () => CliEngine, rt: "skiff" | "r
     expect(waitFor(() => eng(["logs", n]).out.includes("got-usr1"), 5000)).toBe(true);
     expect(inspect(n, "{{.State.Status}}")).toBe("running");
 
-    const t0 = Date.now();
     const stop = eng(["stop", "-t", "20", n]);
     expect(stop.code).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(15_000); // TERM was enough: no wait for the KILL
     expect(inspect(n, "{{.State.Status}}")).toBe("exited");
-    expect(inspect(n, "{{.State.ExitCode}}")).toBe("7");
+    expect(inspect(n, "{{.State.ExitCode}}")).toBe("7"); // the TERM trap's status: TERM was enough, no KILL
     expect(eng(["logs", n]).out).toContain("got-term");
 
     expect(eng(["restart", "-t", "5", n]).code).toBe(0);
@@ -166,13 +156,9 @@ export function dockerLikeScenarios(getEngine: () => CliEngine, rt: "skiff" | "r
     const r = runc(["-d", "--cidfile", cidFile(n), "--name", n, E().image, "sleep", "1000"]);
     expect(r.code).toBe(0);
     const id = readCid(n);
-    const t0 = Date.now();
     expect(eng(["stop", "-t", "2", n]).code).toBe(0);
-    const took = Date.now() - t0;
-    expect(took).toBeGreaterThanOrEqual(1900);
-    expect(took).toBeLessThan(20_000);
     expect(inspect(n, "{{.State.Status}}")).toBe("exited");
-    expect(inspect(n, "{{.State.ExitCode}}")).toBe("137");
+    expect(inspect(n, "{{.State.ExitCode}}")).toBe("137"); // 128 + SIGKILL: the TERM changed nothing
     expect(eng([...E().rmForce, n]).code).toBe(0);
     await clean(id, before);
   }, T);
@@ -183,14 +169,12 @@ export function dockerLikeScenarios(getEngine: () => CliEngine, rt: "skiff" | "r
     expect(runc(["-d", "--cidfile", cidFile(n), "--name", n, E().image, "sleep", "1000"]).code).toBe(0);
     const id = readCid(n);
     const pid = Number(inspect(n, "{{.State.Pid}}"));
-    const t0 = Date.now();
     expect(eng([...E().rmForce, n]).code).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(8000); // rm -f kills, it does not wait for a stop timeout
     expect(waitFor(() => !existsSync(`/proc/${pid}`) || readLinkOr(`/proc/${pid}/exe`) === "", 5000)).toBe(true);
     await clean(id, before);
   }, T);
 
-  ttyTest(`run -it on a real terminal: type a command, read its output${ttySuffix}`, async () => {
+  test(`run -it on a real terminal: type a command, read its output`, async () => {
     const n = name("tty");
     const before = new Set(mountPoints());
     const s = await ptySession(E().runCmd(rt, "run", ["-it", "--rm", "--cidfile", cidFile(n), "--name", n, E().image, "sh"]), {
@@ -208,7 +192,7 @@ export function dockerLikeScenarios(getEngine: () => CliEngine, rt: "skiff" | "r
     if (id) await clean(id, before);
   }, T);
 
-  ttyTest(`exec -t and exec -it in a running container${ttySuffix}`, async () => {
+  test(`exec -t and exec -it in a running container`, async () => {
     const n = name("exectty");
     const before = new Set(mountPoints());
     expect(runc(["-d", "--cidfile", cidFile(n), "--name", n, E().image, "sleep", "1000"]).code).toBe(0);
@@ -226,21 +210,29 @@ export function dockerLikeScenarios(getEngine: () => CliEngine, rt: "skiff" | "r
     await clean(id, before);
   }, T);
 
+  // Only configs the engine passes on and the runtime refuses: Docker and
+  // Podman reject an unknown --tmpfs option and a missing bind source
+  // themselves, before any runtime runs, so those say nothing about skiff.
+  // Both cases here reach the runtime's create: the engine wraps what the
+  // runtime printed in an "OCI ..." message (Docker: "OCI runtime create
+  // failed"; Podman: "OCI runtime error", or the "OCI runtime attempted to
+  // invoke a command that was not found" it makes of "no such file").
   test(`engine-visible errors: broken config, bad mount`, async () => {
     const before = new Set(mountPoints());
     const file = join(E().dir, "a-file");
     writeFileSync(file, "x\n");
     const cases: [string, string[], RegExp][] = [
+      // net.* sysctls are namespaced: both engines pass any of them on; the runtime finds no such file under /proc/sys
       ["broken config (--sysctl net.ipv4.nosuch=1)", ["--sysctl", "net.ipv4.nosuch=1"], /nosuch/],
-      ["broken config (--tmpfs /x:bogus=1)", ["--tmpfs", "/x:bogus=1"], /bogus|\/x|invalid/],
+      // the engines check the source, not the destination: the runtime cannot mount below the file /etc/hostname
       ["bad mount (destination below a file)", ["--mount", `type=bind,source=${file},destination=/etc/hostname/sub`], /hostname/],
-      ["bad mount (missing source)", ["--mount", `type=bind,source=${E().dir}/no-such-dir,destination=/x`], /no-such-dir|no such file/],
     ];
     for (const [what, args, re] of cases) {
       const n = name("err");
       const r = runc(["--rm", "--cidfile", cidFile(n), "--name", n, ...args, E().image, "true"]);
       recordError({ engine: E().name, what, runtime: rt, code: r.code, message: r.stderr });
-      expect(r.code).not.toBe(0);
+      expect({ what, failed: r.code !== 0 }).toEqual({ what, failed: true });
+      expect(r.stderr).toMatch(/\bOCI\b/); // it reached the runtime (Podman maps some causes to "OCI permission denied")
       expect(r.stderr).toMatch(re);
       const id = readCid(n);
       eng([...E().rmForce, n]);

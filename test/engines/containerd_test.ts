@@ -16,6 +16,8 @@ import {
   alive,
   engineDir,
   ensureEngines,
+  engineInstallError,
+  enginesInstalledTest,
   existing,
   existingCgroups,
   removeCreatedCgroups,
@@ -33,15 +35,14 @@ import {
   snapshotRuntimes,
   startDaemon,
   stopDaemon,
-  terminalStatus,
   waitFor,
   type Daemon,
   type Result,
   type Runtimes,
 } from "./harness";
+import { skipWhy } from "../skip";
 
 const skipReason = ensureEngines();
-if (skipReason) console.log(`containerd engine tests skipped: ${skipReason}`);
 
 const SHARED = ["/run/containerd/s", "/run/containerd/fifo", "/run/containerd"];
 const IMAGE = "docker.io/library/skiff-busybox:test";
@@ -82,7 +83,9 @@ async function teardown(): Promise<void> {
   }
 }
 
-describe.skipIf(!!skipReason)("containerd", () => {
+describe.skipIf(skipWhy("containerd engine tests", skipReason ?? null))("containerd", () => {
+  enginesInstalledTest();
+
   beforeAll(async () => {
     try {
       await setUp();
@@ -93,6 +96,8 @@ describe.skipIf(!!skipReason)("containerd", () => {
   }, T);
 
   async function setUp(): Promise<void> {
+    const failed = engineInstallError();
+    if (failed) throw new Error(failed);
     before = existing(SHARED);
     cgroupsBefore = existingCgroups(CGROUPS);
     dir = engineDir("containerd");
@@ -127,7 +132,6 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 
   afterAll(teardown);
 
-  const tty = terminalStatus(join(import.meta.dir, "../../build/skiff"));
   let seq = 0;
   for (const rt of ["skiff", "runc"] as const) {
     describe(rt, () => {
@@ -149,8 +153,6 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         const m = /exit code (\d+)/.exec(r.out);
         return { r, status: m ? m[1] : "0" };
       };
-      const ttyTest = rt === "skiff" && tty.missing ? test.failing : test;
-      const ttySuffix = rt === "skiff" && tty.missing ? ` (expected to fail: ${tty.note})` : "";
 
       test("run --rm echo", () => {
         const c = id("echo");
@@ -287,7 +289,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         expect(run([bin(), "--root", join(runcRoot(), NS), "delete", "--force", "no-such-container"]).code).toBe(0);
       }, T);
 
-      ttyTest(`run -t on a real terminal: type a command, read its output${ttySuffix}`, async () => {
+      test(`run -t on a real terminal: type a command, read its output`, async () => {
         const c = id("tty");
         const mb = new Set(mountPoints());
         const s = await ptySession(["ctr", "-a", sock, "-n", NS, ...withFifoDir(["run", ...rtFlags(), "-t", "--rm", IMAGE, c, "sh"])], {
@@ -304,7 +306,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         clean(c, mb);
       }, T);
 
-      ttyTest(`task exec -t in a running task${ttySuffix}`, async () => {
+      test(`task exec -t in a running task`, async () => {
         const c = id("exectty");
         const mb = new Set(mountPoints());
         expect(ctrRun(["-d"], c, ["sleep", "1000"]).code).toBe(0);

@@ -16,6 +16,8 @@ import {
   cgroupRoots,
   engineDir,
   ensureEngines,
+  engineInstallError,
+  enginesInstalledTest,
   existing,
   existingCgroups,
   removeCreatedCgroups,
@@ -29,14 +31,13 @@ import {
   snapshotRuntimes,
   startDaemon,
   stopDaemon,
-  terminalStatus,
   waitFor,
   type Daemon,
   type Runtimes,
 } from "./harness";
+import { skipWhy } from "../skip";
 
 const skipReason = ensureEngines();
-if (skipReason) console.log(`docker engine tests skipped: ${skipReason}`);
 
 const DOCKER = "/usr/bin/docker";
 const DOCKERD = "/usr/sbin/dockerd";
@@ -95,7 +96,9 @@ function expectClean(rt: string, id: string, mountsBefore: Set<string>): void {
   expect(left).toEqual([]);
 }
 
-describe.skipIf(!!skipReason)("docker", () => {
+describe.skipIf(skipWhy("docker engine tests", skipReason ?? null))("docker", () => {
+  enginesInstalledTest();
+
   beforeAll(async () => {
     try {
       await setUp();
@@ -106,6 +109,8 @@ describe.skipIf(!!skipReason)("docker", () => {
   }, T);
 
   async function setUp(): Promise<void> {
+    const failed = engineInstallError();
+    if (failed) throw new Error(failed);
     before = existing(SHARED);
     cgroupsBefore = existingCgroups(CGROUPS);
     dir = engineDir("docker");
@@ -151,10 +156,9 @@ describe.skipIf(!!skipReason)("docker", () => {
 
   afterAll(teardown);
 
-  const tty = terminalStatus(join(import.meta.dir, "../../build/skiff"));
   for (const rt of ["skiff", "runc"] as const) {
     describe(rt, () => {
-      dockerLikeScenarios(() => engine, rt, tty);
+      dockerLikeScenarios(() => engine, rt);
 
       test("update: memory, cpu, pids land in the container's cgroups", () => {
         const n = `sk-${rt}-update-${process.pid}`;

@@ -10,6 +10,7 @@
 // (conmon, a shim, a daemon) holding our stdout, and a pipe would then keep a
 // synchronous spawn waiting.
 
+import { expect, test } from "bun:test";
 import { spawn, spawnSync } from "bun";
 import {
   chmodSync,
@@ -92,22 +93,39 @@ export function must(argv: string[], opts: RunOptions = {}): Result {
 
 // ---- set-up ------------------------------------------------------------------
 
-let installError: string | undefined | null = null;
+let checked = false;
+let skipReason: string | undefined;
+let installError: string | undefined;
 
 /**
  * Installs the engines (test/engines/install.sh, idempotent) once per
- * process; returns why the suite cannot run, or undefined when it can.
+ * process; returns why the suite cannot run here (not root, no build), or
+ * undefined when it can. An install that fails is no reason to skip: it
+ * is reported by the failing test that enginesInstalledTest() registers.
  */
 export function ensureEngines(): string | undefined {
-  if (installError !== null) return installError;
-  if (!IS_ROOT) return (installError = "engines suite needs root");
+  if (checked) return skipReason;
+  checked = true;
+  if (!IS_ROOT) return (skipReason = "engines suite needs root");
   if (!existsSync(join(REPO_ROOT, "build/skiff")) || !existsSync(join(REPO_ROOT, "build/skiff-init"))) {
-    return (installError = "build/skiff or build/skiff-init missing: run bash scripts/build.sh");
+    return (skipReason = "build/skiff or build/skiff-init missing: run bash scripts/build.sh");
   }
   const r = run(["sh", join(ENGINE_DIR, "install.sh")], { timeoutMs: 600_000 });
-  installError = r.code === 0 ? undefined : `install engines: ${r.out}`;
+  if (r.code !== 0) installError = `install engines: exit ${r.code}: ${r.out}`;
   if (r.out) console.log(r.out);
+  return skipReason;
+}
+
+/** The engines' install failed: a failure of the suite (throw it from set-up too, so nothing runs without engines). */
+export function engineInstallError(): string | undefined {
   return installError;
+}
+
+/** A test that fails when test/engines/install.sh did. */
+export function enginesInstalledTest(): void {
+  test("the engines are installed (test/engines/install.sh exits 0)", () => {
+    expect(installError ?? "").toBe("");
+  });
 }
 
 export interface Runtimes {
@@ -565,19 +583,6 @@ export function readLinkOr(path: string): string {
   } catch {
     return "";
   }
-}
-
-/**
- * Whether this skiff has terminal support yet (process.terminal,
- * --console-socket, exec -t): its exec help still says "not supported yet"
- * until it lands. Scenarios that need a terminal are marked failing under
- * skiff while it is missing.
- */
-export function terminalStatus(skiff: string): { missing: boolean; note: string } {
-  const help = run([skiff, "exec", "--help"]).out;
-  const line = help.split("\n").find((l) => /--tty|-t\b/.test(l)) ?? "";
-  const missing = /not supported/.test(line);
-  return { missing, note: missing ? "skiff has no terminal support yet (process.terminal, --console-socket, exec -t)" : "" };
 }
 
 /**

@@ -12,6 +12,8 @@ import {
   T,
   engineDir,
   ensureEngines,
+  engineInstallError,
+  enginesInstalledTest,
   existing,
   existingCgroups,
   removeCreatedCgroups,
@@ -23,14 +25,13 @@ import {
   rootfsTar,
   run,
   snapshotRuntimes,
-  terminalStatus,
   leftovers,
   waitFor,
   type Runtimes,
 } from "./harness";
+import { skipWhy } from "../skip";
 
 const skipReason = ensureEngines();
-if (skipReason) console.log(`podman engine tests skipped: ${skipReason}`);
 
 // Shared paths podman may create outside its private dirs; teardown removes
 // those that did not exist before (files only if ours, dirs only if empty).
@@ -96,7 +97,9 @@ async function teardown(): Promise<void> {
   }
 }
 
-describe.skipIf(!!skipReason)("podman", () => {
+describe.skipIf(skipWhy("podman engine tests", skipReason ?? null))("podman", () => {
+  enginesInstalledTest();
+
   beforeAll(async () => {
     try {
       await setUp();
@@ -107,6 +110,8 @@ describe.skipIf(!!skipReason)("podman", () => {
   }, T);
 
   async function setUp(): Promise<void> {
+    const failed = engineInstallError();
+    if (failed) throw new Error(failed);
     before = existing(SHARED);
     cgroupsBefore = existingCgroups(CGROUPS);
     dir = engineDir("podman");
@@ -132,10 +137,9 @@ describe.skipIf(!!skipReason)("podman", () => {
 
   afterAll(teardown);
 
-  const tty = terminalStatus(join(import.meta.dir, "../../build/skiff"));
   for (const rt of ["skiff", "runc"] as const) {
     describe(rt, () => {
-      dockerLikeScenarios(() => engine, rt, tty);
+      dockerLikeScenarios(() => engine, rt);
 
       test("default seccomp profile and rlimits", () => {
         const { nofile } = hardLimits();

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "bun";
 import { REPO_ROOT, cleanupTempDirs, makeBundle, tempDir } from "../bundle";
-import { skipWhy } from "../skip";
+import { needRoot, skipWhy } from "../skip";
 import { cgroupCandidates, skiff, uniqueId } from "./skiff";
 
 afterAll(() => {
@@ -204,7 +204,8 @@ describe("plan", () => {
   });
 });
 
-describe("the caller's directory", () => {
+// Runs a container: root only (the rest of this file needs no privilege).
+describe.skipIf(skipWhy("the caller's directory", needRoot()))("the caller's directory", () => {
   test("a .env or bunfig.toml in the working directory changes nothing", () => {
     const bundle = makeBundle({ args: ["/bin/true"] });
     // Were .env read, skiff would look for skiff-init where it is not.

@@ -6,12 +6,12 @@ import { spawn, spawnSync } from "bun";
 import { existsSync, readFileSync, mkdirSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT, cleanupTempDirs, makeBundle, tempDir } from "../bundle";
+import { needRoot, needRunc, RUNC, skipWhy } from "../skip";
 import type { Spec } from "../../src/config/types";
 import type { Seccomp } from "../../src/seccomp/compile";
 import { defaultProfile } from "./profile";
 
 const SKIFF = join(REPO_ROOT, "build/skiff");
-const RUNC = "/usr/sbin/runc";
 const AGENT_SRC = join(REPO_ROOT, "test/seccomp/agent.c");
 const AGENT = join(REPO_ROOT, "build/seccomp-agent");
 const isRoot = process.getuid?.() === 0;
@@ -70,7 +70,7 @@ const denyMkdir = (action = "SCMP_ACT_ERRNO", errnoRet?: number): Seccomp => ({
   syscalls: [{ names: ["mkdir", "mkdirat"], action, errnoRet }],
 });
 
-describe.skipIf(!isRoot)("seccomp in skiff", () => {
+describe.skipIf(skipWhy("seccomp in skiff", needRoot()))("seccomp in skiff", () => {
   for (const nnp of [true, false]) {
     test(`a blocked syscall fails with EPERM, others work (noNewPrivileges ${nnp})`, async () => {
       const b = bundle("mkdir /tmp/d 2>&1; echo mkdir=$?; touch /tmp/f && echo touch=$?", denyMkdir(), (s) => (s.process!.noNewPrivileges = nnp));
@@ -238,7 +238,7 @@ const PROFILES: Record<string, () => Seccomp> = {
   }),
 };
 
-describe.skipIf(!isRoot || !existsSync(RUNC))("seccomp: runc and skiff agree", () => {
+describe.skipIf(skipWhy("seccomp: runc and skiff agree", needRoot(), needRunc()))("seccomp: runc and skiff agree", () => {
   for (const [label, make] of Object.entries(PROFILES)) {
     for (const nnp of [true, false]) {
       test(`${label} (noNewPrivileges ${nnp})`, async () => {

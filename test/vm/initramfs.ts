@@ -72,7 +72,10 @@ export function vmBundles(): Record<string, Spec> {
       r.memory = { limit: 64 << 20, swap: 96 << 20 };
       r.cpu = { shares: 1024, quota: 50000, period: 100000, cpus: "0", mems: "0" };
       r.pids = { limit: 20 };
-      r.blockIO = { weight: 500 };
+    }),
+    // an optional kernel file: see "io weight" in v2_tests.sh
+    ioweight: bundle("ioweight", ["sleep", "1000"], (s) => {
+      resourcesOf(s).blockIO = { weight: 500 };
     }),
     // default rules only: /dev/null yes, c 1:11 no
     devdeny: bundle("devdeny", ["sh", "-c", DEVICE_SCRIPT], (s) => {
