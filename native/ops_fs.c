@@ -130,6 +130,29 @@ int op_symlink(const struct op *o, struct err *e)
 	return 0;
 }
 
+/* Where procfs and sysfs go: a directory reached without any symlink
+ * (created when missing), else refused before anything is made. Its fd is
+ * what the mount that follows lands on. */
+int op_plain_dir(const struct op *o, struct err *e)
+{
+	const char *path = PLAIN_DIR_PATH(o);
+	int fd = open_plain_in_root(path, O_PATH | O_DIRECTORY);
+	if (fd < 0 && errno == ENOENT) {
+		/* Every component that exists is a directory, none a link. */
+		int made = mkdir_in_root(path, (int)PLAIN_DIR_MODE(o), e);
+		if (made < 0)
+			return -1;
+		close(made);
+		fd = open_plain_in_root(path, O_PATH | O_DIRECTORY);
+	}
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR || errno == EXDEV))
+		return fail(e, 0, "%s must be mounted on an ordinary directory", path);
+	if (fd < 0)
+		return fail(e, errno, "open %s in rootfs", path);
+	mount_made(fd, path);
+	return 0;
+}
+
 /* procfs field of the mount op (src/plan/compile.ts procfsRule). */
 #define PROCFS_REFUSE 0
 #define PROCFS_SOURCE 2
@@ -298,28 +321,5 @@ int op_readonly(const struct op *o, struct err *e)
 	unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | current_flags(path);
 	if (mount(NULL, path, NULL, flags, NULL) < 0)
 		return fail(e, errno, "make %s read-only", path);
-	return 0;
-}
-
-/* Where procfs and sysfs go: a directory reached without any symlink
- * (created when missing), else refused before anything is made. Its fd is
- * what the mount that follows lands on. */
-int op_plain_dir(const struct op *o, struct err *e)
-{
-	const char *path = PLAIN_DIR_PATH(o);
-	int fd = open_plain_in_root(path, O_PATH | O_DIRECTORY);
-	if (fd < 0 && errno == ENOENT) {
-		/* Every component that exists is a directory, none a link. */
-		int made = mkdir_in_root(path, (int)PLAIN_DIR_MODE(o), e);
-		if (made < 0)
-			return -1;
-		close(made);
-		fd = open_plain_in_root(path, O_PATH | O_DIRECTORY);
-	}
-	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR || errno == EXDEV))
-		return fail(e, 0, "%s must be mounted on an ordinary directory", path);
-	if (fd < 0)
-		return fail(e, errno, "open %s in rootfs", path);
-	mount_made(fd, path);
 	return 0;
 }
