@@ -26,6 +26,7 @@ struct init_state {
 	int sync_fd;     /* socket to skiff (TypeScript) */
 	int root_fd;     /* the container's rootfs, O_PATH */
 	int fifo_fd;     /* exec.fifo, O_PATH */
+	int proc_fd;     /* the host's /proc, opened at start (procfs.c) */
 	int last_cap;    /* /proc/sys/kernel/cap_last_cap, read at start */
 	char exec_path[PATH_MAX];
 	char *hook_state; /* state JSON for startContainer hooks, from skiff */
@@ -47,6 +48,22 @@ char **split_list(const struct op *o, int idx); /* NUL-joined list -> argv */
 int open_in_root(const char *path, int flags, struct err *e);
 int mkdir_in_root(const char *path, int mode, struct err *e);
 int open_parent_in_root(const char *path, const char **base, struct err *e);
+int open_plain_in_root(const char *path, int flags);
+
+/* procfs.c: /proc files and fd reopening through the host's procfs only */
+int procfs_open(void);
+int on_procfs(int fd);
+int proc_open(const char *rel, int flags, struct err *e);
+int proc_write(const char *rel, const char *value, struct err *e);
+int proc_reopen(int fd, int flags, struct err *e);
+
+/* mount_fd.c: mounts named by fd, never by a path through /proc */
+int mount_target_fd(const char *target, struct err *e); /* the target fd ("" = the rootfs) */
+void mount_made(int fd, const char *target); /* later ops on target use fd (-1 forgets) */
+int mount_at(int fd, const char *src, const char *type, unsigned long flags, const char *data); /* mount(2) */
+unsigned long mount_locked_flags(int fd);
+int clone_tree(int dirfd, const char *path, int recursive); /* open_tree(OPEN_TREE_CLONE), "" = dirfd itself */
+int move_tree_onto(int tree, int target);
 
 /* ops_idmap.c */
 void idmap_parent_done(void);

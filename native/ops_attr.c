@@ -23,27 +23,31 @@ int op_domainname(const struct op *o, struct err *e)
 	return setdomainname(n, strlen(n)) < 0 ? fail(e, errno, "set domainname %s", n) : 0;
 }
 
-static int write_file(const char *path, const char *value, struct err *e, const char *what)
+/* /proc files are written through the host's procfs (procfs.c): after
+ * pivot_root the container's /proc may hold anything at these names. A
+ * sysctl under /proc/sys still acts on this process's namespaces. */
+static int write_proc(const char *rel, const char *value, struct err *e, const char *what)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(e, errno, "%s: open %s", what, path);
-	ssize_t n = write(fd, value, strlen(value));
-	int saved = errno;
-	close(fd);
-	return n < 0 ? fail(e, saved, "%s: write %s", what, path) : 0;
+	if (proc_write(rel, value, e) == 0)
+		return 0;
+	char msg[sizeof e->msg];
+	snprintf(msg, sizeof msg, "%s", e->msg);
+	return fail(e, e->errnum, "%s: %s", what, msg);
 }
 
 int op_sysctl(const struct op *o, struct err *e)
 {
-	return write_file(SYSCTL_PATH(o), SYSCTL_VALUE(o), e, "set sysctl");
+	const char *path = SYSCTL_PATH(o);
+	if (strncmp(path, "/proc/sys/", 10) != 0)
+		return fail(e, EINVAL, "set sysctl: %s is not under /proc/sys", path);
+	return write_proc(path + 6, SYSCTL_VALUE(o), e, "set sysctl");
 }
 
 int op_oom_score_adj(const struct op *o, struct err *e)
 {
 	char v[32];
 	snprintf(v, sizeof v, "%lld", (long long)OOM_SCORE_ADJ_VALUE(o));
-	return write_file("/proc/self/oom_score_adj", v, e, "set oom_score_adj");
+	return write_proc("self/oom_score_adj", v, e, "set oom_score_adj");
 }
 
 int op_rlimit(const struct op *o, struct err *e)

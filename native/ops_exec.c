@@ -88,12 +88,12 @@ int op_close_fds(const struct op *o, struct err *e)
 int op_wait_fifo(const struct op *o, struct err *e)
 {
 	(void)o;
-	char p[64];
-	snprintf(p, sizeof p, "/proc/self/fd/%d", g.fifo_fd);
-	/* Blocks until `skiff start` opens the fifo for reading. */
-	int fd = open(p, O_WRONLY | O_CLOEXEC);
+	/* Blocks until `skiff start` opens the fifo for reading. Reopened
+	 * through the host's procfs: the container's /proc/self/fd could be a
+	 * link to any file, and we would start without `start`. */
+	int fd = proc_reopen(g.fifo_fd, O_WRONLY, e);
 	if (fd < 0)
-		return fail(e, errno, "open exec fifo");
+		return fail(e, e->errnum, "open exec fifo");
 	if (write(fd, "0", 1) != 1)
 		return fail(e, errno, "write exec fifo");
 	close(fd);

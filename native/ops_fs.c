@@ -1,8 +1,8 @@
 /* Ops that build the container's filesystem view: the rootfs, mounts,
  * device nodes, links, pivot_root, masked and read-only paths. Paths before
- * pivot_root are resolved inside the rootfs (resolve.c); mount(2) is given
- * /proc/self/fd/N of the resolved target, so the kernel mounts on exactly
- * the directory that was checked. */
+ * pivot_root are resolved inside the rootfs (resolve.c); from then on the
+ * target is named by its fd only (mount_fd.c), so the kernel mounts on
+ * exactly the directory that was checked. */
 #include "init.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -17,18 +17,6 @@
 
 /* Flags that a bind remount must keep when the kernel has locked them. */
 #define LOCKED_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME)
-
-static int target_fd(const char *target, struct err *e)
-{
-	if (!*target)
-		return fcntl(g.root_fd, F_DUPFD_CLOEXEC, 3);
-	return open_in_root(target, O_PATH, e);
-}
-
-static void fd_path(char *buf, size_t len, int fd)
-{
-	snprintf(buf, len, "/proc/self/fd/%d", fd);
-}
 
 static unsigned long current_flags(const char *path)
 {
@@ -69,13 +57,9 @@ int op_mkfile(const struct op *o, struct err *e)
 		close(dir);
 		return 0;
 	}
-	char p[64];
-	fd_path(p, sizeof p, dir);
-	int dfd = open(p, O_DIRECTORY | O_CLOEXEC);
-	int fd = dfd < 0 ? -1 : openat(dfd, base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, (mode_t)MKFILE_MODE(o));
+	/* The O_PATH directory fd serves as openat's dirfd: no path through /proc. */
+	int fd = openat(dir, base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, (mode_t)MKFILE_MODE(o));
 	int saved = errno;
-	if (dfd >= 0)
-		close(dfd);
 	close(dir);
 	if (fd < 0 && saved != EEXIST)
 		return fail(e, saved, "create %s", MKFILE_PATH(o));
@@ -106,10 +90,12 @@ int op_mknod(const struct op *o, struct err *e)
 			close(dir);
 			return -1;
 		}
-		char p[64];
-		fd_path(p, sizeof p, t);
-		rc = mount(path, p, NULL, MS_BIND, NULL);
+		/* Before pivot_root: path is the host's device node. */
+		int tree = clone_tree(AT_FDCWD, path, 0);
+		rc = tree < 0 ? -1 : move_tree_onto(tree, t);
 		int saved = errno;
+		if (tree >= 0)
+			close(tree);
 		close(t);
 		close(dir);
 		return rc < 0 ? fail(e, saved, "bind device %s", path) : 0;
@@ -122,14 +108,9 @@ int op_mknod(const struct op *o, struct err *e)
 	rc = fchownat(dir, base, (uid_t)MKNOD_UID(o), (gid_t)MKNOD_GID(o), AT_SYMLINK_NOFOLLOW);
 	int saved = errno;
 	if (rc == 0) {
-		char p[64];
-		fd_path(p, sizeof p, dir);
-		int dfd = open(p, O_DIRECTORY | O_CLOEXEC);
 		/* mknod applies the umask; the spec's fileMode is exact. */
-		rc = dfd < 0 ? -1 : fchmodat(dfd, base, mode & 07777, 0);
+		rc = fchmodat(dir, base, mode & 07777, 0);
 		saved = errno;
-		if (dfd >= 0)
-			close(dfd);
 	}
 	close(dir);
 	return rc < 0 ? fail(e, saved, "set owner and mode of %s", path) : 0;
@@ -149,36 +130,96 @@ int op_symlink(const struct op *o, struct err *e)
 	return 0;
 }
 
+/* Where procfs and sysfs go: a directory reached without any symlink
+ * (created when missing), else refused before anything is made. Its fd is
+ * what the mount that follows lands on. */
+int op_plain_dir(const struct op *o, struct err *e)
+{
+	const char *path = PLAIN_DIR_PATH(o);
+	int fd = open_plain_in_root(path, O_PATH | O_DIRECTORY);
+	if (fd < 0 && errno == ENOENT) {
+		/* Every component that exists is a directory, none a link. */
+		int made = mkdir_in_root(path, (int)PLAIN_DIR_MODE(o), e);
+		if (made < 0)
+			return -1;
+		close(made);
+		fd = open_plain_in_root(path, O_PATH | O_DIRECTORY);
+	}
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR || errno == EXDEV))
+		return fail(e, 0, "%s must be mounted on an ordinary directory", path);
+	if (fd < 0)
+		return fail(e, errno, "open %s in rootfs", path);
+	mount_made(fd, path);
+	return 0;
+}
+
+/* procfs field of the mount op (src/plan/compile.ts procfsRule). */
+#define PROCFS_REFUSE 0
+#define PROCFS_SOURCE 2
+
+static int mount_failed(const struct op *o, int errnum, const char *why, struct err *e)
+{
+	const char *src = MOUNT_SOURCE(o), *type = MOUNT_FSTYPE(o), *target = MOUNT_TARGET(o);
+	return fail(e, errnum, "mount %s%s%s on %s%s%s", src, *type ? " type " : "", type, *target ? target : "rootfs",
+		    why ? ": " : "", why ? why : "");
+}
+
+/* A bind: a detached copy of the source moved onto the target fd; the
+ * copy's fd then names the new mount for the ops that follow. */
+static int bind_onto(const struct op *o, int target, struct err *e)
+{
+	int tree = clone_tree(AT_FDCWD, MOUNT_SOURCE(o), (MOUNT_FLAGS(o) & MS_REC) != 0);
+	if (tree < 0)
+		return mount_failed(o, errno, NULL, e);
+	/* As runc's checkProcMount: only a procfs may be bound onto /proc. */
+	if (MOUNT_PROCFS(o) == PROCFS_SOURCE && !on_procfs(tree)) {
+		close(tree);
+		return mount_failed(o, 0, "only procfs may be bound onto /proc", e);
+	}
+	if (move_tree_onto(tree, target) < 0) {
+		int saved = errno;
+		close(tree);
+		return mount_failed(o, saved, NULL, e);
+	}
+	mount_made(tree, MOUNT_TARGET(o));
+	return 0;
+}
+
 int op_mount(const struct op *o, struct err *e)
 {
-	int fd = target_fd(MOUNT_TARGET(o), e);
+	int fd = mount_target_fd(MOUNT_TARGET(o), e);
 	if (fd < 0)
 		return -1;
-	char p[64];
-	fd_path(p, sizeof p, fd);
-	const char *src = *MOUNT_SOURCE(o) ? MOUNT_SOURCE(o) : NULL;
-	const char *type = *MOUNT_FSTYPE(o) ? MOUNT_FSTYPE(o) : NULL;
-	const char *data = *MOUNT_DATA(o) ? MOUNT_DATA(o) : NULL;
-	int rc = mount(src, p, type, (unsigned long)MOUNT_FLAGS(o), data);
-	int saved = errno;
+	mount_made(-1, NULL);
+	/* /data -> /proc/self in the image would put a volume over our own
+	 * /proc entries: a target on procfs only where the spec's mounts go. */
+	if (MOUNT_PROCFS(o) == PROCFS_REFUSE && on_procfs(fd)) {
+		close(fd);
+		return mount_failed(o, 0, "the target resolves into procfs", e);
+	}
+	unsigned long flags = (unsigned long)MOUNT_FLAGS(o);
+	int rc;
+	if (flags & MS_BIND) {
+		rc = bind_onto(o, fd, e);
+	} else {
+		const char *src = *MOUNT_SOURCE(o) ? MOUNT_SOURCE(o) : NULL;
+		const char *type = *MOUNT_FSTYPE(o) ? MOUNT_FSTYPE(o) : NULL;
+		const char *data = *MOUNT_DATA(o) ? MOUNT_DATA(o) : NULL;
+		rc = mount_at(fd, src, type, flags, data) < 0 ? mount_failed(o, errno, NULL, e) : 0;
+	}
 	close(fd);
-	if (rc < 0)
-		return fail(e, saved, "mount %s%s%s on %s", src ? src : "", type ? " type " : "", type ? type : "",
-			    *MOUNT_TARGET(o) ? MOUNT_TARGET(o) : "rootfs");
-	return 0;
+	return rc;
 }
 
 int op_remount(const struct op *o, struct err *e)
 {
-	int fd = target_fd(REMOUNT_TARGET(o), e);
+	int fd = mount_target_fd(REMOUNT_TARGET(o), e);
 	if (fd < 0)
 		return -1;
-	char p[64];
-	fd_path(p, sizeof p, fd);
 	unsigned long flags = (unsigned long)REMOUNT_FLAGS(o) | MS_REMOUNT;
-	int rc = mount(NULL, p, NULL, flags, NULL);
+	int rc = mount_at(fd, NULL, NULL, flags, NULL);
 	if (rc < 0 && errno == EPERM && (flags & MS_BIND))
-		rc = mount(NULL, p, NULL, flags | current_flags(p), NULL);
+		rc = mount_at(fd, NULL, NULL, flags | mount_locked_flags(fd), NULL);
 	int saved = errno;
 	close(fd);
 	return rc < 0 ? fail(e, saved, "remount %s", REMOUNT_TARGET(o)) : 0;
@@ -192,12 +233,10 @@ int op_propagate(const struct op *o, struct err *e)
 		/* Before open_root: a host path ("/", or the rootfs's parent mount). */
 		rc = mount(NULL, t, NULL, (unsigned long)PROPAGATE_FLAGS(o), NULL);
 	} else {
-		int fd = target_fd(t, e);
+		int fd = mount_target_fd(t, e);
 		if (fd < 0)
 			return -1;
-		char p[64];
-		fd_path(p, sizeof p, fd);
-		rc = mount(NULL, p, NULL, (unsigned long)PROPAGATE_FLAGS(o), NULL);
+		rc = mount_at(fd, NULL, NULL, (unsigned long)PROPAGATE_FLAGS(o), NULL);
 		int saved = errno;
 		close(fd);
 		errno = saved;
@@ -207,7 +246,7 @@ int op_propagate(const struct op *o, struct err *e)
 
 int op_setattr(const struct op *o, struct err *e)
 {
-	int fd = target_fd(SETATTR_TARGET(o), e);
+	int fd = mount_target_fd(SETATTR_TARGET(o), e);
 	if (fd < 0)
 		return -1;
 	struct mount_attr attr;

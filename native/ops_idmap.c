@@ -30,16 +30,10 @@ static int slot_ok(int64_t slot, int count, int fresh)
 
 static int write_map(pid_t pid, const char *file, const char *map, struct err *e)
 {
-	char p[64];
-	snprintf(p, sizeof p, "/proc/%d/%s", (int)pid, file);
-	int fd = open(p, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(e, errno, "open %s", p);
+	char rel[64];
+	snprintf(rel, sizeof rel, "%d/%s", (int)pid, file);
 	/* The kernel takes a map in one write only. */
-	ssize_t n = write(fd, map, strlen(map));
-	int saved = errno;
-	close(fd);
-	return n < 0 ? fail(e, saved, "write %s of the idmap user namespace", file) : 0;
+	return proc_write(rel, map, e);
 }
 
 int op_idmap_userns(const struct op *o, struct err *e)
@@ -140,15 +134,24 @@ int op_move_tree(const struct op *o, struct err *e)
 	int64_t t = MOVE_TREE_TREE(o);
 	if (!slot_ok(t, ntree, 0) || tree_fd[t] < 0)
 		return fail(e, EINVAL, "bad tree slot %lld", (long long)t);
-	int fd = open_in_root(MOVE_TREE_TARGET(o), O_PATH, e);
+	int fd = mount_target_fd(MOVE_TREE_TARGET(o), e);
 	if (fd < 0)
 		return -1;
-	long rc = syscall(SYS_move_mount, tree_fd[t], "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+	mount_made(-1, NULL);
+	/* As for every mount: never onto procfs through a link in the image. */
+	if (on_procfs(fd)) {
+		close(fd);
+		return fail(e, 0, "move idmapped mount of %s onto %s: the target resolves into procfs", tree_src[t], MOVE_TREE_TARGET(o));
+	}
+	int rc = move_tree_onto(tree_fd[t], fd);
 	int saved = errno;
 	close(fd);
-	close(tree_fd[t]);
+	if (rc < 0)
+		return fail(e, saved, "move idmapped mount of %s onto %s", tree_src[t], MOVE_TREE_TARGET(o));
+	/* The tree's fd now names the mount: propagation that follows acts on it. */
+	mount_made(tree_fd[t], MOVE_TREE_TARGET(o));
 	tree_fd[t] = -1;
-	return rc < 0 ? fail(e, saved, "move idmapped mount of %s onto %s", tree_src[t], MOVE_TREE_TARGET(o)) : 0;
+	return 0;
 }
 
 /* The parent stage after clone: the container holds its own copies of the

@@ -61,13 +61,7 @@ int op_unshare_time(const struct op *o, struct err *e)
 	const char *offsets = UNSHARE_TIME_OFFSETS(o);
 	if (!*offsets)
 		return 0;
-	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(e, errno, "open /proc/self/timens_offsets");
-	ssize_t n = write(fd, offsets, strlen(offsets));
-	int saved = errno;
-	close(fd);
-	return n < 0 ? fail(e, saved, "write time offsets") : 0;
+	return proc_write("self/timens_offsets", offsets, e);
 }
 
 /* The parent stage stays only for a foreground `run`: it reaps, and exits
@@ -213,15 +207,7 @@ int op_join_cgroup(const struct op *o, struct err *e)
 
 static int write_self(const char *file, const char *text, struct err *e)
 {
-	if (!*text)
-		return 0;
-	int fd = open(file, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(e, errno, "open %s", file);
-	ssize_t n = write(fd, text, strlen(text));
-	int saved = errno;
-	close(fd);
-	return n < 0 ? fail(e, saved, "write %s", file) : 0;
+	return *text ? proc_write(file, text, e) : 0;
 }
 
 int op_own_id_maps(const struct op *o, struct err *e)
@@ -231,11 +217,11 @@ int op_own_id_maps(const struct op *o, struct err *e)
 	 * is the same unprivileged user, so nobody gains a view in between. */
 	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	/* An unprivileged gid_map is taken only after setgroups is denied. */
-	int rc = write_self("/proc/self/setgroups", "deny", e);
+	int rc = write_self("self/setgroups", "deny", e);
 	if (rc == 0)
-		rc = write_self("/proc/self/uid_map", OWN_ID_MAPS_UID_MAP(o), e);
+		rc = write_self("self/uid_map", OWN_ID_MAPS_UID_MAP(o), e);
 	if (rc == 0)
-		rc = write_self("/proc/self/gid_map", OWN_ID_MAPS_GID_MAP(o), e);
+		rc = write_self("self/gid_map", OWN_ID_MAPS_GID_MAP(o), e);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	return rc;
 }

@@ -66,7 +66,9 @@ void tty_after_clone(int child)
 }
 
 /* Bind the pty peer onto /dev/console: the target is made inside the root
- * (no symlink escapes) and both ends are named by /proc/self/fd. */
+ * (no symlink escapes); the peer is cloned by its fd and moved onto the
+ * target's fd. Never /proc/self/fd paths: after pivot_root they are looked
+ * up in the container's /proc. */
 static int mount_console(int peer, struct err *e)
 {
 	struct op f = {.code = OP_MKFILE, .s = {(char *)"/dev/console"}, .i = {0600}};
@@ -80,11 +82,11 @@ static int mount_console(int peer, struct err *e)
 		close(t);
 		return fail(e, 0, "bind the terminal onto /dev/console: it is not a file");
 	}
-	char src[64], dst[64];
-	snprintf(src, sizeof src, "/proc/self/fd/%d", peer);
-	snprintf(dst, sizeof dst, "/proc/self/fd/%d", t);
-	int rc = mount(src, dst, NULL, MS_BIND, NULL);
+	int tree = clone_tree(peer, "", 0);
+	int rc = tree < 0 ? -1 : move_tree_onto(tree, t);
 	int saved = errno;
+	if (tree >= 0)
+		close(tree);
 	close(t);
 	return rc < 0 ? fail(e, saved, "bind the terminal onto /dev/console") : 0;
 }

@@ -48,9 +48,10 @@
 #define SETSID_NINTS 0
 #define SETSID_NSTRS 0
 
-/* mount(2); target resolved inside the root fd */
+/* mount(2) (a bind: open_tree + move_mount); target resolved inside the root fd; procfs: 0 a target on procfs is refused, 1 allowed, 2 allowed and the bind's source must be procfs */
 #define OP_MOUNT 7
 #define MOUNT_FLAGS(o) ((o)->i[0])
+#define MOUNT_PROCFS(o) ((o)->i[1])
 #define MOUNT_SOURCE(o) ((o)->s[0])
 #define MOUNT_SOURCE_IDX 0
 #define MOUNT_TARGET(o) ((o)->s[1])
@@ -59,7 +60,7 @@
 #define MOUNT_FSTYPE_IDX 2
 #define MOUNT_DATA(o) ((o)->s[3])
 #define MOUNT_DATA_IDX 3
-#define MOUNT_NINTS 1
+#define MOUNT_NINTS 2
 #define MOUNT_NSTRS 4
 
 /* MS_REMOUNT|flags on target (inside root) */
@@ -440,6 +441,14 @@
 #define MOVE_TREE_NINTS 1
 #define MOVE_TREE_NSTRS 1
 
+/* mkdir -p inside the root, refusing a path with any symlink on it (where /proc and /sys are mounted) */
+#define OP_PLAIN_DIR 90
+#define PLAIN_DIR_MODE(o) ((o)->i[0])
+#define PLAIN_DIR_PATH(o) ((o)->s[0])
+#define PLAIN_DIR_PATH_IDX 0
+#define PLAIN_DIR_NINTS 1
+#define PLAIN_DIR_NSTRS 1
+
 #define OP_TABLE(X) \
   X(UNSHARE_TIME, unshare_time) \
   X(SETNS, setns) \
@@ -495,7 +504,8 @@
   X(OPEN_TREE, open_tree) \
   X(TREE_SETATTR, tree_setattr) \
   X(CLOSE_USERNS, close_userns) \
-  X(MOVE_TREE, move_tree)
+  X(MOVE_TREE, move_tree) \
+  X(PLAIN_DIR, plain_dir)
 
 /* X(UPPER, name, nints, nstrs) */
 #define OP_SHAPES(X) \

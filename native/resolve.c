@@ -11,18 +11,30 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int openat2_root(const char *path, int flags)
+static int openat2_resolve(const char *path, int flags, uint64_t resolve)
 {
 	struct open_how how;
 	memset(&how, 0, sizeof how);
 	how.flags = (uint64_t)(flags | O_CLOEXEC);
-	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | resolve;
 	for (;;) {
 		long fd = syscall(SYS_openat2, g.root_fd, path, &how, sizeof how);
 		if (fd < 0 && errno == EAGAIN)
 			continue; /* a rename raced with the lookup: try again */
 		return (int)fd;
 	}
+}
+
+static int openat2_root(const char *path, int flags)
+{
+	return openat2_resolve(path, flags, 0);
+}
+
+/* path inside the root with no symlink anywhere on it (ELOOP if there is
+ * one); errno is left for the caller. */
+int open_plain_in_root(const char *path, int flags)
+{
+	return openat2_resolve(path, flags, RESOLVE_NO_SYMLINKS);
 }
 
 int open_in_root(const char *path, int flags, struct err *e)

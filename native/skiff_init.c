@@ -19,7 +19,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-struct init_state g = {.sync_fd = -1, .root_fd = -1, .fifo_fd = -1, .cgroup_fd = -1};
+struct init_state g = {.sync_fd = -1, .root_fd = -1, .fifo_fd = -1, .proc_fd = -1, .cgroup_fd = -1};
 
 int fail(struct err *e, int errnum, const char *fmt, ...)
 {
@@ -95,6 +95,8 @@ int main(int argc, char **argv)
 	g.sync_fd = atoi(argv[1]);
 	fcntl(g.sync_fd, F_SETFD, FD_CLOEXEC);
 	g.last_cap = read_last_cap();
+	/* Before any namespace is joined or made: the host's procfs. */
+	g.proc_fd = procfs_open();
 
 	struct op *ops;
 	uint32_t nops;

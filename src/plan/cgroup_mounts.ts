@@ -26,9 +26,9 @@ export function cgroupMountPlan(target: string, flags: number, opts: { facts: Cg
   const mountOne = (h: CgroupHierarchy, at: string) => {
     ops.push({ op: "mkdir", path: at, mode: 0o755, origin });
     if (facts.cgroupNs) {
-      ops.push({ op: "mount", source: h.fstype, target: at, fstype: h.fstype, flags: subFlags, data: h.options, origin });
+      ops.push({ op: "mount", source: h.fstype, target: at, fstype: h.fstype, flags: subFlags, procfs: 0, data: h.options, origin });
     } else {
-      ops.push({ op: "mount", source: h.hostPath, target: at, fstype: "", flags: MS_BIND | MS_REC, data: "", origin });
+      ops.push({ op: "mount", source: h.hostPath, target: at, fstype: "", flags: MS_BIND | MS_REC, procfs: 0, data: "", origin });
       ops.push({ op: "remount", target: at, flags: MS_BIND | subFlags, origin });
     }
   };
@@ -37,7 +37,7 @@ export function cgroupMountPlan(target: string, flags: number, opts: { facts: Cg
     return ops;
   }
   ops.push({ op: "mkdir", path: target, mode: 0o755, origin });
-  ops.push({ op: "mount", source: "tmpfs", target, fstype: "tmpfs", flags: subFlags & ~MS_RDONLY, data: "mode=755", origin });
+  ops.push({ op: "mount", source: "tmpfs", target, fstype: "tmpfs", flags: subFlags & ~MS_RDONLY, procfs: 0, data: "mode=755", origin });
   for (const h of facts.hierarchies) mountOne(h, `${target}/${h.dir}`);
   if (flags & MS_RDONLY) ops.push({ op: "remount", target, flags: subFlags, origin });
   return ops;

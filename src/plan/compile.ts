@@ -203,29 +203,59 @@ function compileMount(ops: Op[], m: Mount, opts: RootfsOptions & { origin: strin
     ops.push(...cgroupMountPlan(target, o.flags, { facts: opts.host.cgroup, origin }));
     return;
   }
+  const bind = o.bind || m.type === "bind";
   let source = m.source ?? "";
+  if (bind && !source.startsWith("/")) source = `${opts.bundle}/${source}`;
+  // Where procfs and sysfs go, no symlink may be on the way (runc: "must be
+  // mounted on ordinary directory"); elsewhere a dangling link is followed
+  // inside the root, as runc's MkdirAll does.
+  const plain = target === "/proc" || target === "/sys" || m.type === "proc" || m.type === "sysfs";
+  const dir: Op = plain ? { op: "plain_dir", path: target, mode: 0o755, origin } : { op: "mkdir", path: target, mode: 0o755, origin };
   if (opts.tree !== undefined) {
     // Idmapped: the parent stage made the tree, with its flags; move it in.
-    if (!source.startsWith("/")) source = `${opts.bundle}/${source}`;
-    ops.push(opts.host.sourceKind(source) === "file" ? { op: "mkfile", path: target, mode: 0o644, origin } : { op: "mkdir", path: target, mode: 0o755, origin });
+    ops.push(!plain && opts.host.sourceKind(source) === "file" ? { op: "mkfile", path: target, mode: 0o644, origin } : dir);
     ops.push({ op: "move_tree", tree: opts.tree, target, origin });
     for (const p of o.propagation) ops.push({ op: "propagate", target, flags: p, origin });
     return;
   }
-  if (o.bind || m.type === "bind") {
-    if (!source.startsWith("/")) source = `${opts.bundle}/${source}`;
-    const kind = opts.host.sourceKind(source);
-    ops.push(kind === "file" ? { op: "mkfile", path: target, mode: 0o644, origin } : { op: "mkdir", path: target, mode: 0o755, origin });
-    ops.push({ op: "mount", source, target, fstype: "", flags: MS_BIND | (o.recursive ? MS_REC : 0), data: "", origin });
+  const procfs = procfsRule(target, { bind, type: m.type });
+  if (bind) {
+    ops.push(!plain && opts.host.sourceKind(source) === "file" ? { op: "mkfile", path: target, mode: 0o644, origin } : dir);
+    ops.push({ op: "mount", source, target, fstype: "", flags: MS_BIND | (o.recursive ? MS_REC : 0), procfs, data: "", origin });
     // A bind ignores every other flag: they take a remount.
     const rest = o.flags & ~(MS_BIND | MS_REC);
     if (rest) ops.push({ op: "remount", target, flags: MS_BIND | rest, origin });
   } else {
-    ops.push({ op: "mkdir", path: target, mode: 0o755, origin });
-    ops.push({ op: "mount", source, target, fstype: m.type ?? "", flags: o.flags, data: o.data.join(","), origin });
+    ops.push(dir);
+    ops.push({ op: "mount", source, target, fstype: m.type ?? "", flags: o.flags, procfs, data: o.data.join(","), origin });
   }
   for (const p of o.propagation) ops.push({ op: "propagate", target, flags: p, origin });
   if (o.recAttrSet || o.recAttrClr) ops.push({ op: "setattr", target, set: o.recAttrSet, clear: o.recAttrClr, propagation: 0, origin });
+}
+
+/** The mount op's procfs field: what skiff-init does when the resolved target is on procfs. */
+export const PROCFS_REFUSE = 0;
+export const PROCFS_ALLOW = 1;
+export const PROCFS_SOURCE = 2;
+
+/**
+ * Files that lxcfs emulates: the only targets inside /proc a bind may cover
+ * (runc's checkProcMount keeps the same list).
+ */
+const LXCFS_FILES: ReadonlySet<string> = new Set([
+  "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps", "/proc/uptime",
+  "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid", "/proc/sys/crypto/fips_enabled",
+]);
+
+/**
+ * A mount whose target resolves into procfs is refused (a symlink in the
+ * image, /data -> /proc/self say, would put a volume over skiff-init's own
+ * /proc entries), except where the spec's own mounts go: a fresh proc on
+ * /proc, a bind of a procfs onto /proc, and the files lxcfs emulates.
+ */
+export function procfsRule(target: string, m: { bind: boolean; type?: string }): number {
+  if (target === "/proc") return m.bind ? PROCFS_SOURCE : m.type === "proc" ? PROCFS_ALLOW : PROCFS_REFUSE;
+  return LXCFS_FILES.has(target) ? PROCFS_ALLOW : PROCFS_REFUSE;
 }
 
 function isBind(m: Mount): boolean {

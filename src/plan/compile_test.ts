@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
-import { compilePlan, normalize, type HostFacts } from "./compile";
+import { PROCFS_ALLOW, PROCFS_REFUSE, PROCFS_SOURCE, compilePlan, normalize, procfsRule, type HostFacts } from "./compile";
 import { printPlan } from "./print";
 import { encodePlan } from "./encode";
 import { defaultConfig } from "../config/default_config";
@@ -102,6 +102,29 @@ test("ambient capabilities are limited to permitted and inheritable ones", () =>
   spec.process!.capabilities = { permitted: ["CAP_KILL", "CAP_CHOWN"], inheritable: ["CAP_KILL"], ambient: ["CAP_KILL", "CAP_CHOWN"] };
   const capset = compilePlan(spec, OPTS).find((o) => o.op === "capset")!;
   expect(capset.op === "capset" && capset.ambient).toBe(1n << 5n);
+});
+
+test("a target on procfs is refused except where the spec's own /proc mounts go (runc's checkProcMount)", () => {
+  expect(procfsRule("/proc", { bind: false, type: "proc" })).toBe(PROCFS_ALLOW);
+  expect(procfsRule("/proc", { bind: true })).toBe(PROCFS_SOURCE); // only a procfs may be bound there
+  expect(procfsRule("/proc", { bind: false, type: "tmpfs" })).toBe(PROCFS_REFUSE);
+  expect(procfsRule("/proc/cpuinfo", { bind: true })).toBe(PROCFS_ALLOW); // lxcfs
+  expect(procfsRule("/proc/sys/kernel/ns_last_pid", { bind: true })).toBe(PROCFS_ALLOW);
+  expect(procfsRule("/proc/sys/kernel", { bind: true })).toBe(PROCFS_REFUSE);
+  expect(procfsRule("/data", { bind: true })).toBe(PROCFS_REFUSE); // data -> /proc/self in the image
+  const spec = defaultConfig({ rootless: false });
+  spec.mounts!.push(
+    { destination: "/proc/", type: "proc", source: "proc" },
+    { destination: "/srv/sys", type: "sysfs", source: "sysfs" },
+    { destination: "/sys", type: "bind", source: "/sys", options: ["rbind"] },
+    { destination: "/data", type: "bind", source: "/srv/data", options: ["rbind"] },
+  );
+  const ops = compilePlan(spec, OPTS);
+  // proc and sysfs, and whatever goes at /proc or /sys: no symlink on the way.
+  const plain = ops.filter((o) => o.op === "plain_dir").map((o) => o.op === "plain_dir" && o.path);
+  expect(plain).toEqual(["/proc", "/sys", "/proc", "/srv/sys", "/sys"]);
+  const mounts = ops.filter((o) => o.op === "mount" && (o.target === "/data" || o.target === "/proc"));
+  expect(mounts.map((o) => o.op === "mount" && o.procfs)).toEqual([PROCFS_ALLOW, PROCFS_ALLOW, PROCFS_REFUSE]);
 });
 
 test("destinations are normalised lexically", () => {

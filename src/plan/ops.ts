@@ -21,7 +21,7 @@ export const OPS = [
   { code: 4, name: "wait_go", ints: ["payload"], strs: ["point"], doc: "tell skiff the point reached, block until it answers go (and, with payload, the state for startContainer hooks)" },
   { code: 5, name: "become_root", ints: [], strs: [], doc: "setresuid/setresgid(0) inside a new user namespace" },
   { code: 6, name: "setsid", ints: [], strs: [], doc: "new session, so the container has no controlling terminal of ours" },
-  { code: 7, name: "mount", ints: ["flags"], strs: ["source", "target", "fstype", "data"], doc: "mount(2); target resolved inside the root fd" },
+  { code: 7, name: "mount", ints: ["flags", "procfs"], strs: ["source", "target", "fstype", "data"], doc: "mount(2) (a bind: open_tree + move_mount); target resolved inside the root fd; procfs: 0 a target on procfs is refused, 1 allowed, 2 allowed and the bind's source must be procfs" },
   { code: 8, name: "remount", ints: ["flags"], strs: ["target"], doc: "MS_REMOUNT|flags on target (inside root)" },
   { code: 9, name: "propagate", ints: ["flags"], strs: ["target"], doc: "change propagation of target (inside root; \"\" = the root itself)" },
   { code: 10, name: "setattr", ints: ["set", "clear", "propagation"], strs: ["target"], doc: "mount_setattr(AT_RECURSIVE) on target" },
@@ -73,6 +73,8 @@ export const OPS = [
   { code: 83, name: "tree_setattr", ints: ["tree", "set", "clear", "propagation", "recursive", "userns"], strs: [], doc: "mount_setattr on a detached tree; with MOUNT_ATTR_IDMAP the user namespace in slot userns gives the mapping" },
   { code: 84, name: "close_userns", ints: [], strs: [], doc: "close every user namespace fd: the idmapped trees hold their mappings" },
   { code: 85, name: "move_tree", ints: ["tree"], strs: ["target"], doc: "move_mount a detached tree onto target (inside root), then close it" },
+  // procfs and sysfs (owner: native/ops_fs.c)
+  { code: 90, name: "plain_dir", ints: ["mode"], strs: ["path"], doc: "mkdir -p inside the root, refusing a path with any symlink on it (where /proc and /sys are mounted)" },
 ] as const satisfies readonly OpDef[];
 
 export type OpName = (typeof OPS)[number]["name"];
