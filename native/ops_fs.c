@@ -10,21 +10,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-
-/* Flags that a bind remount must keep when the kernel has locked them. */
-#define LOCKED_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME)
-
-static unsigned long current_flags(const char *path)
-{
-	struct statvfs sv;
-	if (statvfs(path, &sv) < 0)
-		return 0;
-	return sv.f_flag & LOCKED_FLAGS;
-}
 
 int op_open_root(const struct op *o, struct err *e)
 {

@@ -515,7 +515,7 @@
   X(WAIT_GO, wait_go, 1, 1) \
   X(BECOME_ROOT, become_root, 0, 0) \
   X(SETSID, setsid, 0, 0) \
-  X(MOUNT, mount, 1, 4) \
+  X(MOUNT, mount, 2, 4) \
   X(REMOUNT, remount, 1, 1) \
   X(PROPAGATE, propagate, 1, 1) \
   X(SETATTR, setattr, 3, 1) \
@@ -563,6 +563,7 @@
   X(OPEN_TREE, open_tree, 2, 1) \
   X(TREE_SETATTR, tree_setattr, 6, 0) \
   X(CLOSE_USERNS, close_userns, 0, 0) \
-  X(MOVE_TREE, move_tree, 1, 1)
+  X(MOVE_TREE, move_tree, 1, 1) \
+  X(PLAIN_DIR, plain_dir, 1, 1)
 
 #endif

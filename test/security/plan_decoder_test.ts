@@ -60,7 +60,7 @@ const cat = (...parts: Uint8Array[]) => {
 // A plan as skiff encodes it; the cases below take it apart.
 const FIRST: Op = { op: "wait_go", point: "first-op-ran", payload: 0, origin: "" };
 const UMASK: Op = { op: "umask", mask: 0o22, origin: "" };
-const MOUNT: Op = { op: "mount", source: "none", target: "/x", fstype: "tmpfs", data: "", flags: 0, origin: "" };
+const MOUNT: Op = { op: "mount", source: "none", target: "/x", fstype: "tmpfs", data: "", flags: 0, procfs: 0, origin: "" };
 
 /** The encoded plan [FIRST, op], with op's head (code, nints, nstrs) rewritten by edit. */
 function withHead(op: Op, edit: (head: DataView) => void, cut?: number): Uint8Array {
@@ -90,9 +90,9 @@ describe.skipIf(skipWhy("skiff-init's plan decoder", needRoot()))("skiff-init re
   });
 
   const cases: [string, () => Uint8Array, string][] = [
-    ["fewer strings than the handler reads", () => withHead(MOUNT, (h) => h.setUint16(6, 2, true)), "read plan: op 1 (mount) has 1 integers and 2 strings, mount reads 1 and 4"],
+    ["fewer strings than the handler reads", () => withHead(MOUNT, (h) => h.setUint16(6, 2, true)), "read plan: op 1 (mount) has 2 integers and 2 strings, mount reads 2 and 4"],
     ["more strings than the handler reads", () => withHead(UMASK, (h) => h.setUint16(6, 1, true)), "read plan: op 1 (umask) has 1 integers and 1 strings, umask reads 1 and 0"],
-    ["fewer integers than the handler reads", () => withHead(MOUNT, (h) => h.setUint16(4, 0, true)), "read plan: op 1 (mount) has 0 integers and 4 strings, mount reads 1 and 4"],
+    ["fewer integers than the handler reads", () => withHead(MOUNT, (h) => h.setUint16(4, 0, true)), "read plan: op 1 (mount) has 0 integers and 4 strings, mount reads 2 and 4"],
     ["a huge integer count", () => withHead(UMASK, (h) => h.setUint16(4, 0xffff, true)), "read plan: op 1 (umask) has 65535 integers and 0 strings, umask reads 1 and 0"],
     ["an unknown op code", () => withHead(UMASK, (h) => h.setUint32(0, 999, true)), "read plan: op 1 has unknown code 999"],
     ["a plan cut inside an op's strings", () => withHead(MOUNT, () => {}, encodePlan([FIRST, MOUNT]).length - 3), "read plan: op 1 (mount) is cut short"],
@@ -101,7 +101,7 @@ describe.skipIf(skipWhy("skiff-init's plan decoder", needRoot()))("skiff-init re
     ["more ops than a plan may hold", () => cat(u32(0x31504b53), u32(0xffffffff)), `read plan: 4294967295 ops, more than the ${PLAN_MAX_OPS} a plan may hold`],
     ["a string longer than a plan may hold", () => {
       const b = encodePlan([FIRST, MOUNT]);
-      new DataView(b.buffer).setUint32(encodePlan([FIRST]).length + 16, 0x7fffffff, true); // first string's length
+      new DataView(b.buffer).setUint32(encodePlan([FIRST]).length + 24, 0x7fffffff, true); // first string's length
       return b;
     }, `read plan: op 1 (mount) takes the plan past ${PLAN_MAX_BYTES} bytes of strings`],
     ["a bad magic", () => cat(u32(0x12345678), u32(1)), "read plan: bad magic 0x12345678"],
