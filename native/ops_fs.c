@@ -65,7 +65,11 @@ int op_mknod(const struct op *o, struct err *e)
 	mode_t mode = (mode_t)MKNOD_MODE(o);
 	dev_t dev = makedev((unsigned)MKNOD_MAJOR(o), (unsigned)MKNOD_MINOR(o));
 	unlinkat(dir, base, 0); /* a stale file in the image must not win */
+	/* The spec's fileMode is exact: made under umask 0, so that no chmod
+	 * by name follows (a name the rootfs can swap for a link to a host file). */
+	mode_t old_mask = umask(0);
 	int rc = mknodat(dir, base, mode, dev);
+	umask(old_mask);
 	if (rc < 0 && errno == EPERM && S_ISCHR(mode)) {
 		/* In a user namespace mknod is refused: bind the host's node. */
 		struct op f = {.code = OP_MKFILE, .s = {(char *)path}, .i = {0644}};
@@ -93,15 +97,20 @@ int op_mknod(const struct op *o, struct err *e)
 		close(dir);
 		return fail(e, saved, "mknod %s", path);
 	}
-	rc = fchownat(dir, base, (uid_t)MKNOD_UID(o), (gid_t)MKNOD_GID(o), AT_SYMLINK_NOFOLLOW);
-	int saved = errno;
-	if (rc == 0) {
-		/* mknod applies the umask; the spec's fileMode is exact. */
-		rc = fchmodat(dir, base, mode & 07777, 0);
-		saved = errno;
-	}
+	/* Own it by fd, after checking the name still holds the node we made. */
+	int node = openat(dir, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	close(dir);
-	return rc < 0 ? fail(e, saved, "set owner and mode of %s", path) : 0;
+	if (node < 0)
+		return fail(e, errno, "open %s", path);
+	struct stat st;
+	if (fstat(node, &st) < 0 || (st.st_mode & S_IFMT) != (mode & S_IFMT) || st.st_rdev != dev) {
+		close(node);
+		return fail(e, EEXIST, "mknod %s: replaced while it was made", path);
+	}
+	rc = fchownat(node, "", (uid_t)MKNOD_UID(o), (gid_t)MKNOD_GID(o), AT_EMPTY_PATH);
+	int saved = errno;
+	close(node);
+	return rc < 0 ? fail(e, saved, "set owner of %s", path) : 0;
 }
 
 int op_symlink(const struct op *o, struct err *e)

@@ -9,6 +9,7 @@
 // checks the host afterwards.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "bun";
+import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
 import type { Spec } from "../../src/config/types";
@@ -113,5 +114,29 @@ describe.skipIf(skipWhy("masked /dev/null attacks", needRoot()))("a swapped /dev
       await swapper.exited;
     }
     console.log("outcomes of 100 runs against the swapper:", Object.fromEntries(outcomes));
+  }, 240_000);
+
+  // skiff makes /dev/null (mknod) before pivot_root, when an absolute link
+  // resolves on the host: a chmod or chown by name after mknod would land on
+  // the link's target. skiff sets the mode at mknod and owns the node by fd.
+  test("a process swapping the new /dev/null for a link to a host file never changes that file (60 runs)", async () => {
+    const bundle = attackBundle();
+    const victim = join(tempDir("skiff-devnull-victim-"), "secret");
+    writeFileSync(victim, "host secret\n", { mode: 0o600 });
+    chmodSync(victim, 0o600);
+    const was = statSync(victim);
+    const swapper = spawn([buildAttacker(), "swap", ".", victim], { cwd: join(bundle, "rootfs/dev"), stdout: "ignore", stderr: "ignore" });
+    try {
+      for (let i = 0; i < 60; i++) {
+        const r = run(bundle);
+        if (r.code !== 0) expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+        const now = statSync(victim);
+        expect({ run: i, mode: now.mode, uid: now.uid, gid: now.gid }).toEqual({ run: i, mode: was.mode, uid: was.uid, gid: was.gid });
+      }
+    } finally {
+      swapper.kill("SIGKILL");
+      await swapper.exited;
+    }
+    expect(readFileSync(victim, "utf8")).toBe("host secret\n");
   }, 240_000);
 });
