@@ -65,7 +65,7 @@ unsigned long mount_locked_flags(int fd);
 int clone_tree(int dirfd, const char *path, int recursive); /* open_tree(OPEN_TREE_CLONE), "" = dirfd itself */
 int move_tree_onto(int tree, int target);
 
-/* ops_idmap.c */
+/* ops_tree.c */
 void idmap_parent_done(void);
 
 /* sync.c */

@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { SpecError, type SpecIssue } from "../errors";
 import type { Spec } from "../config/types";
-import { isIdmapped } from "../plan/idmap";
+import { isIdmapped } from "../plan/bind_trees";
 
 export function checkSupported(spec: Spec, _opts: { consoleSocket?: string } = {}): void {
   const issues: SpecIssue[] = [];

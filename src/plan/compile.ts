@@ -9,7 +9,7 @@ import {
   parseMountOptions,
 } from "../config/mount_options";
 import { devicePlan } from "./devices";
-import { idmapParentPlan, idmapTrees } from "./idmap";
+import { bindTreePlan, bindTrees } from "./bind_trees";
 import { cgroupMountPlan, type CgroupMountFacts } from "./cgroup_mounts";
 import { processAttributePlan } from "./process_attrs";
 import { credentialsPlan, execPlan } from "./process_plan";
@@ -67,9 +67,10 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   if (proc.terminal) ops.push(consoleSocketOp(opts.consoleSocket));
   const self = joinsCgroupsItself(spec) && opts.cgroups !== undefined;
   if (self) ops.push(cgroupOpenOp(opts.cgroups!));
-  // Idmapped mounts are made while this process is still in the host's
-  // user and mount namespaces (src/plan/idmap.ts).
-  ops.push(...idmapParentPlan(spec, { bundle: opts.bundle }));
+  // Idmapped binds, and every bind of a container with a user namespace,
+  // are made while this process is still in the host's user and mount
+  // namespaces (src/plan/bind_trees.ts).
+  ops.push(...bindTreePlan(spec, { bundle: opts.bundle, privileged: !opts.denySetgroups }));
   // Parent stage: join the user namespace first (it owns the others), then
   // the rest; new namespaces come with clone.
   const joins = namespaces
@@ -188,7 +189,7 @@ function compileRootfs(ops: Op[], spec: Spec, opts: RootfsOptions): void {
   }
   ops.push({ op: "open_root", path: opts.rootfs, origin: "/root/path" });
   const mounts = spec.mounts ?? [];
-  const trees = idmapTrees(spec);
+  const trees = bindTrees(spec, { privileged: !opts.denySetgroups });
   mounts.forEach((m, i) => compileMount(ops, m, { ...opts, origin: `/mounts/${i}`, tree: trees.get(i) }));
   const devBound = mounts.some((m) => normalize(m.destination) === "/dev" && isBind(m));
   if (!devBound) ops.push(...devicePlan(linux.devices ?? [], { mountsDevpts: mounts.some((m) => m.type === "devpts") }));
@@ -212,7 +213,7 @@ function compileMount(ops: Op[], m: Mount, opts: RootfsOptions & { origin: strin
   const plain = target === "/proc" || target === "/sys" || m.type === "proc" || m.type === "sysfs";
   const dir: Op = plain ? { op: "plain_dir", path: target, mode: 0o755, origin } : { op: "mkdir", path: target, mode: 0o755, origin };
   if (opts.tree !== undefined) {
-    // Idmapped: the parent stage made the tree, with its flags; move it in.
+    // The parent stage made the tree, with its flags; move it in.
     ops.push(!plain && opts.host.sourceKind(source) === "file" ? { op: "mkfile", path: target, mode: 0o644, origin } : dir);
     ops.push({ op: "move_tree", tree: opts.tree, target, origin });
     for (const p of o.propagation) ops.push({ op: "propagate", target, flags: p, origin });

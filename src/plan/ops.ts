@@ -66,7 +66,7 @@ export const OPS = [
   // terminals (owner: native/ops_tty.c)
   { code: 60, name: "console_socket", ints: ["relay"], strs: ["path"], doc: "before clone: connect to --console-socket, or (relay) make a socketpair so the parent stage gets the pty master and relays it" },
   { code: 61, name: "terminal", ints: ["height", "width", "uid", "console"], strs: [], doc: "pty from the container's /dev/ptmx (peer by TIOCGPTPEER): size, /dev/console bind, master sent, slave as stdio and controlling tty" },
-  // idmapped mounts (owner: src/plan/idmap.ts, native/ops_idmap.c): made in the parent stage, moved in after clone
+  // idmapped mounts (owner: src/plan/bind_trees.ts, native/ops_tree.c): made in the parent stage, moved in after clone
   { code: 80, name: "idmap_userns", ints: ["slot"], strs: ["uid_map", "gid_map"], doc: "before clone: a user namespace with exactly these maps (a forked child unshares it, the parent writes the maps); keep its fd in slot" },
   { code: 81, name: "open_userns", ints: ["slot"], strs: ["path"], doc: "before clone: open a user namespace file (the joined one, for idmap without mappings); keep its fd in slot" },
   { code: 82, name: "open_tree", ints: ["tree", "recursive"], strs: ["source"], doc: "before clone: open_tree(OPEN_TREE_CLONE) of a bind source, a detached copy kept in tree (inherited across clone)" },

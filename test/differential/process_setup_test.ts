@@ -4,7 +4,7 @@
 // shell inside reports.
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "bun";
-import { chmodSync, readFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Spec } from "../../src/config/types";
 import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
@@ -73,6 +73,35 @@ describe.skipIf(why)("process set-up: skiff vs runc", () => {
       [0, "/root\n0"],
     ]);
     expect(results.skiff!.map((r) => [r.code, r.out])).toEqual(results.runc!.map((r) => [r.code, r.out]));
+  }, 60_000);
+
+  test("in a user namespace, a bind source only host root may reach (0700) is mounted: opened before the namespace is entered", () => {
+    const results: Record<string, Result> = {};
+    for (const rt of RUNTIMES) {
+      const secret = tempDir(`skiff-setup-private-${rt}-`);
+      const src = join(secret, "vol");
+      mkdirSync(src);
+      writeFileSync(join(src, "file"), "x\n");
+      chmodSync(secret, 0o700); // the container's root (host uid 100000) may not pass it
+      const b = bundle(["/bin/sh", "-c", "stat -c '%a' /data; ls /data"], (s) => {
+        s.linux!.namespaces!.push({ type: "user" });
+        s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        s.mounts!.push({ destination: "/data", type: "bind", source: src, options: ["rbind", "ro"] });
+        // mounts a user namespace may not make (sysfs of the host's net namespace, cgroup)
+        s.mounts = s.mounts!.filter((m) => m.type !== "sysfs" && m.type !== "cgroup");
+      }, (rootfs) => mkdirSync(join(rootfs, "data"))); // the namespace's root may not create it in host root's rootfs
+      chmodSync(b, 0o755);
+      const root = tempDir(`skiff-setup-${rt}-`);
+      const id = uniqueId(`privsrc-${rt}`);
+      try {
+        results[rt] = call(rt, root, ["run", "-b", b, id]);
+      } finally {
+        call(rt, root, ["delete", "-f", id]);
+      }
+    }
+    expect({ code: results.runc!.code, out: results.runc!.out }).toEqual({ code: 0, out: "755\nfile" });
+    expect({ code: results.skiff!.code, out: results.skiff!.out, err: results.skiff!.err }).toEqual({ code: 0, out: "755\nfile", err: "" });
   }, 60_000);
 
   test("a cwd that does not exist as a directory fails under both", () => {

@@ -1,9 +1,11 @@
-/* Idmapped bind mounts. mount_setattr(MOUNT_ATTR_IDMAP) needs CAP_SYS_ADMIN
- * in the user namespace of the source's filesystem, which a container's own
- * user namespace never has, so the parent stage (still in the host's user
- * and mount namespaces) makes a user namespace holding the mapping, clones
- * the source as a detached tree and idmaps it. The trees are inherited
- * across clone; the container process moves each onto its target. */
+/* Bind mounts made by the parent stage as detached trees (see
+ * src/plan/bind_trees.ts): idmapped ones, whose mount_setattr(IDMAP) needs
+ * CAP_SYS_ADMIN in the user namespace of the source's filesystem, which a
+ * container's own user namespace never has (the parent stage makes a user
+ * namespace holding the mapping and idmaps the tree with it); and every
+ * bind of a container with a user namespace, whose source that namespace
+ * may not reach. The trees are inherited across clone; the container
+ * process moves each onto its target. */
 #include "init.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define IDMAP_MAX 256 /* src/plan/idmap.ts keeps slots below this */
+#define IDMAP_MAX 256 /* src/plan/bind_trees.ts keeps slots below this */
 
 static int userns_fd[IDMAP_MAX], nuserns;
 static int tree_fd[IDMAP_MAX], ntree;
@@ -141,13 +143,13 @@ int op_move_tree(const struct op *o, struct err *e)
 	/* As for every mount: never onto procfs through a link in the image. */
 	if (on_procfs(fd)) {
 		close(fd);
-		return fail(e, 0, "move idmapped mount of %s onto %s: the target resolves into procfs", tree_src[t], MOVE_TREE_TARGET(o));
+		return fail(e, 0, "move bind mount of %s onto %s: the target resolves into procfs", tree_src[t], MOVE_TREE_TARGET(o));
 	}
 	int rc = move_tree_onto(tree_fd[t], fd);
 	int saved = errno;
 	close(fd);
 	if (rc < 0)
-		return fail(e, saved, "move idmapped mount of %s onto %s", tree_src[t], MOVE_TREE_TARGET(o));
+		return fail(e, saved, "move bind mount of %s onto %s", tree_src[t], MOVE_TREE_TARGET(o));
 	/* The tree's fd now names the mount: propagation that follows acts on it. */
 	mount_made(tree_fd[t], MOVE_TREE_TARGET(o));
 	tree_fd[t] = -1;

@@ -1,12 +1,18 @@
-// Idmapped bind mounts (mounts[].uidMappings/gidMappings, "idmap", "ridmap").
+// Bind mounts made in skiff-init's parent stage, as detached trees: still in
+// the host's user and mount namespaces, it clones each source (open_tree)
+// and sets its flags there; the trees are inherited across clone and the
+// container process moves each onto its target inside the rootfs
+// (native/ops_tree.c). Two kinds of bind go this way:
 //
-// mount_setattr(MOUNT_ATTR_IDMAP) needs CAP_SYS_ADMIN in the user namespace
-// of the source's filesystem, which a container's own user namespace never
-// has. So skiff-init's parent stage, still in the host's user and mount
-// namespaces, makes a user namespace holding the mapping, clones the source
-// as a detached tree (open_tree), and idmaps it and sets its flags there.
-// The trees are inherited across clone; the container process moves each
-// onto its target inside the rootfs (native/ops_idmap.c).
+// - Idmapped binds (mounts[].uidMappings/gidMappings, "idmap", "ridmap"):
+//   mount_setattr(MOUNT_ATTR_IDMAP) needs CAP_SYS_ADMIN in the user
+//   namespace of the source's filesystem, which a container's own user
+//   namespace never has. The parent stage makes a user namespace holding
+//   the mapping and idmaps the tree with it.
+// - Every bind of a container with a user namespace, when root runs skiff:
+//   inside that namespace the source may be out of reach (a 0700 directory
+//   of host root), while the parent stage opens it with root's credentials,
+//   as runc does.
 //
 // Mapping lines are written as in linux.uidMappings: "containerID hostID
 // size". Through the mount, a file the source's filesystem stores as
@@ -23,7 +29,7 @@ import {
   parseMountOptions, type MountOptions,
 } from "../config/mount_options";
 
-/** Slots for trees and user namespaces in skiff-init (native/ops_idmap.c IDMAP_MAX). */
+/** Slots for trees and user namespaces in skiff-init (native/ops_tree.c IDMAP_MAX). */
 export const IDMAP_MAX = 256;
 
 /** A mount is idmapped when it has mappings or the "idmap"/"ridmap" option. */
@@ -31,11 +37,23 @@ export function isIdmapped(m: Mount): boolean {
   return (m.uidMappings?.length ?? 0) > 0 || (m.gidMappings?.length ?? 0) > 0 || (m.options ?? []).some((o) => o === "idmap" || o === "ridmap");
 }
 
-/** Tree slot of each idmapped mount, by mount index, in the order idmapParentPlan opens them. */
-export function idmapTrees(spec: Spec): Map<number, number> {
+function isBind(m: Mount): boolean {
+  return m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind");
+}
+
+/**
+ * Tree slot of each mount made as a tree, by mount index, in the order
+ * bindTreePlan opens them. privileged: skiff runs as root (an unprivileged
+ * caller could not clone the source outside the container's namespace).
+ * Binds onto /proc or the files lxcfs covers keep the in-container path:
+ * their procfs checks live there (compile.ts procfsRule).
+ */
+export function bindTrees(spec: Spec, opts: { privileged: boolean }): Map<number, number> {
   const trees = new Map<number, number>();
+  const userns = opts.privileged && (spec.linux?.namespaces ?? []).some((n) => n.type === "user");
   (spec.mounts ?? []).forEach((m, i) => {
-    if (isIdmapped(m)) trees.set(i, trees.size);
+    const procTarget = m.destination === "/proc" || m.destination.startsWith("/proc/");
+    if (isIdmapped(m) || (userns && isBind(m) && !procTarget)) trees.set(i, trees.size);
   });
   return trees;
 }
@@ -77,10 +95,10 @@ function treePropagation(spec: Spec): number {
 
 const mapText = (maps: readonly IdMapping[] | undefined) => (maps ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
 
-/** Parent-stage ops: user namespaces, detached trees, their idmap and flags; then the namespaces are closed. */
-export function idmapParentPlan(spec: Spec, opts: { bundle: string }): Op[] {
+/** Parent-stage ops: detached trees, the idmap's user namespaces, the trees' flags; then the namespaces are closed. */
+export function bindTreePlan(spec: Spec, opts: { bundle: string; privileged: boolean }): Op[] {
   const ops: Op[] = [];
-  const trees = idmapTrees(spec);
+  const trees = bindTrees(spec, opts);
   if (trees.size === 0) return ops;
   const userns = new Map<string, number>();
   const user = spec.linux?.namespaces?.find((n) => n.type === "user");
@@ -88,8 +106,16 @@ export function idmapParentPlan(spec: Spec, opts: { bundle: string }): Op[] {
   for (const [i, tree] of trees) {
     const m = spec.mounts![i]!;
     const origin = `/mounts/${i}`;
-    if (tree >= IDMAP_MAX) throw new SpecError("config.json", [{ pointer: origin, message: `at most ${IDMAP_MAX} idmapped mounts are supported` }]);
+    if (tree >= IDMAP_MAX) throw new SpecError("config.json", [{ pointer: origin, message: `at most ${IDMAP_MAX} bind mounts are supported in a user namespace` }]);
     const o = parseMountOptions(m.options ?? [], { pointer: `${origin}/options` });
+    const source = (m.source ?? "").startsWith("/") ? m.source! : `${opts.bundle}/${m.source ?? ""}`;
+    if (!isIdmapped(m)) {
+      const recursive = o.recursive ? 1 : 0;
+      ops.push({ op: "open_tree", tree, recursive, source, origin });
+      ops.push({ op: "tree_setattr", tree, set: 0, clear: 0, propagation, recursive, userns: -1, origin });
+      ops.push(...treeAttrOps(tree, o, origin));
+      continue;
+    }
     // Own mappings, else those of the container's user namespace (runc's rule for "idmap" alone).
     const own = (m.uidMappings?.length ?? 0) > 0;
     const path = !own && user?.path ? user.path : undefined;
@@ -102,16 +128,21 @@ export function idmapParentPlan(spec: Spec, opts: { bundle: string }): Op[] {
       userns.set(key, slot);
       ops.push(path !== undefined ? { op: "open_userns", slot, path, origin } : { op: "idmap_userns", slot, uid_map: uidMap, gid_map: gidMap, origin });
     }
-    const source = (m.source ?? "").startsWith("/") ? m.source! : `${opts.bundle}/${m.source ?? ""}`;
     const recursive = o.recursive || o.ridmap ? 1 : 0;
     ops.push({ op: "open_tree", tree, recursive, source, origin });
     ops.push({ op: "tree_setattr", tree, set: 0, clear: 0, propagation, recursive, userns: -1, origin });
     ops.push({ op: "tree_setattr", tree, set: MOUNT_ATTR_IDMAP, clear: 0, propagation: 0, recursive: o.ridmap ? 1 : 0, userns: slot, origin });
-    // A bind's flags apply to its top mount only; the r* attributes to all of the tree.
-    const { set, clear } = bindAttrs(o);
-    if (set || clear) ops.push({ op: "tree_setattr", tree, set, clear, propagation: 0, recursive: 0, userns: -1, origin });
-    if (o.recAttrSet || o.recAttrClr) ops.push({ op: "tree_setattr", tree, set: o.recAttrSet, clear: o.recAttrClr, propagation: 0, recursive: 1, userns: -1, origin });
+    ops.push(...treeAttrOps(tree, o, origin));
   }
-  ops.push({ op: "close_userns", origin: "/mounts" });
+  if (userns.size) ops.push({ op: "close_userns", origin: "/mounts" });
+  return ops;
+}
+
+/** A tree's bind flags (its top mount only) and r* attributes (all of it). */
+function treeAttrOps(tree: number, o: MountOptions, origin: string): Op[] {
+  const ops: Op[] = [];
+  const { set, clear } = bindAttrs(o);
+  if (set || clear) ops.push({ op: "tree_setattr", tree, set, clear, propagation: 0, recursive: 0, userns: -1, origin });
+  if (o.recAttrSet || o.recAttrClr) ops.push({ op: "tree_setattr", tree, set: o.recAttrSet, clear: o.recAttrClr, propagation: 0, recursive: 1, userns: -1, origin });
   return ops;
 }
