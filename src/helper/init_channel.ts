@@ -8,6 +8,7 @@ import type { Subprocess } from "bun";
 import { HelperError } from "../errors";
 import type { Op } from "../plan/ops";
 import { socketPair } from "../util/libc";
+import { sealedCopy } from "./sealed_binary";
 
 export type InitMessage =
   | { kind: "pid"; pid: number }
@@ -32,20 +33,33 @@ export class InitChannel {
     private fd: number,
   ) {}
 
-  /** Spawn skiff-init with the caller's stdio and fds 3..3+preserveFds-1. */
+  /**
+   * Spawn skiff-init with the caller's stdio and fds 3..3+preserveFds-1,
+   * executed from a sealed memfd copy (sealed_binary.ts says why), never
+   * from the file on disk.
+   */
   static start(plan: Uint8Array, opts: { preserveFds: number }): InitChannel {
-    const [ours, theirs] = socketPair();
-    const passed: (number | "inherit")[] = [];
-    for (let fd = 3; fd < 3 + opts.preserveFds; fd++) passed.push(fd);
     const syncFd = 3 + opts.preserveFds;
+    const image = sealedCopy(findInitBinary(), { minFd: syncFd + 1 });
+    let ours: number, theirs: number;
+    try {
+      [ours, theirs] = socketPair();
+    } catch (e) {
+      closeSync(image);
+      throw e;
+    }
+    const passed: (number | "inherit")[] = [];
+    for (let fd = 3; fd < syncFd; fd++) passed.push(fd);
     let proc: Subprocess;
     try {
-      proc = Bun.spawn([findInitBinary(), String(syncFd)], {
+      proc = Bun.spawn([`/proc/self/fd/${image}`, String(syncFd)], {
+        argv0: "skiff-init",
         stdio: ["inherit", "inherit", "inherit", ...passed, theirs] as never,
         env: {},
       });
     } finally {
       closeSync(theirs);
+      closeSync(image);
     }
     const ch = new InitChannel(proc, ours);
     ch.write(plan);

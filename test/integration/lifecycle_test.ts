@@ -7,7 +7,7 @@ import { cleanupTempDirs, makeBundle, tempDir, REPO_ROOT } from "../bundle";
 import type { Spec } from "../../src/config/types";
 import {
   SKIFF,
-  SKIFF_INIT,
+  SKIFF_INIT_EXE,
   alive,
   cgroupCandidates,
   forceDelete,
@@ -105,7 +105,7 @@ describe("create and state", () => {
     create(c);
     const pid = state(c.id).pid as number;
     // Until start, init waits on exec.fifo, still skiff-init.
-    expect(procExe(pid)).toBe(SKIFF_INIT);
+    expect(procExe(pid)).toBe(SKIFF_INIT_EXE);
     const r = skiff(["start", c.id], { root });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -351,7 +351,7 @@ describe("process tree", () => {
     expect(ppid).not.toBe(r.pid);
     const parentExe = procExe(ppid);
     expect(parentExe).not.toBe(SKIFF);
-    expect(parentExe).not.toBe(SKIFF_INIT);
+    expect(parentExe).not.toBe(SKIFF_INIT_EXE);
   });
 
   test("no skiff or skiff-init process stays between the caller and the init", () => {
@@ -393,7 +393,7 @@ console.log(JSON.stringify({ code: r.exitCode, skiffPid: r.pid, children }));
     const pid = state(c.id).pid as number;
     expect(statusOf(c.id)).toBe("created");
     // Bun may keep helper processes of its own; ignore those that are not ours.
-    const ours = out.children.filter((ch) => ch.exe === SKIFF || ch.exe === SKIFF_INIT || ch.pid === pid);
+    const ours = out.children.filter((ch) => ch.exe === SKIFF || ch.exe.startsWith(SKIFF_INIT_EXE) || ch.pid === pid);
     expect(ours.filter((ch) => ch.state !== "Z").map((ch) => ch.pid)).toEqual([pid]);
     expect(out.children.some((ch) => ch.pid === out.skiffPid && ch.state !== "Z")).toBe(false);
   });
