@@ -8,6 +8,7 @@ import type { Subprocess } from "bun";
 import { HelperError } from "../errors";
 import type { Op } from "../plan/ops";
 import { socketPair } from "../util/libc";
+import { logPhase } from "../util/log";
 import { sealedCopy } from "./sealed_binary";
 
 export type InitMessage =
@@ -40,14 +41,17 @@ export class InitChannel {
    */
   static start(plan: Uint8Array, opts: { preserveFds: number }): InitChannel {
     const syncFd = 3 + opts.preserveFds;
-    const image = sealedCopy(findInitBinary(), { minFd: syncFd + 1 });
-    let ours: number, theirs: number;
+    const [ours, theirs] = socketPair();
+    logPhase("sync socket made");
+    let image: number;
     try {
-      [ours, theirs] = socketPair();
+      image = sealedCopy(findInitBinary(), { minFd: syncFd + 1 });
     } catch (e) {
-      closeSync(image);
+      closeSync(ours);
+      closeSync(theirs);
       throw e;
     }
+    logPhase("skiff-init copied into a sealed memfd");
     const passed: (number | "inherit")[] = [];
     for (let fd = 3; fd < syncFd; fd++) passed.push(fd);
     let proc: Subprocess;
