@@ -5,7 +5,7 @@
 import { closeSync, existsSync, readSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Subprocess } from "bun";
-import { HelperError } from "../errors";
+import { HelperError, describeErrno } from "../errors";
 import type { Op } from "../plan/ops";
 import { socketPair } from "../util/libc";
 import { logPhase } from "../util/log";
@@ -41,11 +41,12 @@ export class InitChannel {
    */
   static start(plan: Uint8Array, opts: { preserveFds: number }): InitChannel {
     const syncFd = 3 + opts.preserveFds;
+    const binary = findInitBinary();
     const [ours, theirs] = socketPair();
     logPhase("sync socket made");
     let image: number;
     try {
-      image = sealedCopy(findInitBinary(), { minFd: syncFd + 1 });
+      image = sealedCopy(binary, { minFd: syncFd + 1 });
     } catch (e) {
       closeSync(ours);
       closeSync(theirs);
@@ -61,6 +62,10 @@ export class InitChannel {
         stdio: ["inherit", "inherit", "inherit", ...passed, theirs] as never,
         env: {},
       });
+    } catch (e) {
+      closeSync(ours);
+      // Bun would name argv0 only; name the file the copy came from.
+      throw new HelperError(`start skiff-init (a sealed copy of ${binary}): ${describeErrno(e)}`);
     } finally {
       closeSync(theirs);
       closeSync(image);

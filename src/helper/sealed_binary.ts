@@ -9,7 +9,7 @@
 // names the memfd: sealed against write, shrink and grow (and against
 // removing those seals), and made anew by every command, so there is
 // nothing the container can change, and nothing on disk it can reach.
-import { closeSync, fstatSync, openSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { HelperError, describeErrno } from "../errors";
 import {
   F_ADD_SEALS,
@@ -37,6 +37,10 @@ export const SEALS = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
 export function sealedCopy(path: string, opts: { minFd: number }): number {
   // MFD_EXEC says we mean to execute it; kernels before 6.3 reject the flag.
   let memfd = memfdCreate("skiff-init", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+  if (memfd < 0 && memfdNoexec() === "2") {
+    // Never fall back to the file on disk: that is the hole this closes.
+    throw new HelperError("create memfd for skiff-init: refused by vm.memfd_noexec=2 (skiff-init must run from an executable memfd)");
+  }
   if (memfd < 0) memfd = memfdCreate("skiff-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (memfd < 0) throw new HelperError("create memfd for skiff-init: memfd_create failed");
   try {
@@ -52,6 +56,15 @@ export function sealedCopy(path: string, opts: { minFd: number }): number {
   } catch (e) {
     closeSync(memfd);
     throw e;
+  }
+}
+
+/** The sysctl that can forbid executable memfds (Linux 6.3+), or "" without it. */
+function memfdNoexec(): string {
+  try {
+    return readFileSync("/proc/sys/vm/memfd_noexec", "utf8").trim();
+  } catch {
+    return "";
   }
 }
 

@@ -24,7 +24,7 @@ import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, re
 import { join } from "node:path";
 import type { Spec } from "../../src/config/types";
 import { REPO_ROOT, cleanupTempDirs, makeBundle, tempDir } from "../bundle";
-import { SKIFF, SKIFF_INIT, waitFor } from "../integration/skiff";
+import { SKIFF, SKIFF_INIT, leftovers, waitFor } from "../integration/skiff";
 import { RUNC, needFile, needRoot, needRunc, skipWhy } from "../skip";
 
 const ATTACKER_SOURCE = join(REPO_ROOT, "test/security/exe_attacker.c");
@@ -229,4 +229,18 @@ describe.skipIf(skip)("CVE-2019-5736: a container cannot overwrite the runtime's
       if (name === "skiff") expectSealedMemfd(got.log);
     });
   }
+});
+
+describe.skipIf(skip)("the sealed copy", () => {
+  test("a SKIFF_INIT that is not a program fails with one line naming it, and leaves nothing", () => {
+    const rt = newRuntime("skiff");
+    writeFileSync(rt.target, "not a program\n");
+    const bundle = attackBundle(["/bin/true"]);
+    const id = `exe-bad-init-${process.pid}`;
+    rt.ids.push(id);
+    const r = call(rt, ["run", "--bundle", bundle, id]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`skiff: start skiff-init (a sealed copy of ${rt.target}): exec format error\n`);
+    expect(leftovers(rt.root, id, bundle)).toEqual([]);
+  });
 });
