@@ -206,6 +206,7 @@ describe.skipIf(skip)("CVE-2019-5736: a container cannot overwrite the runtime's
       // The re-executed helper finds arguments it does not take and exits non-zero.
       const got = attack(a.log, ATTEMPTS[name], () => call(rt, ["exec", a.id, "/bin/evil", "a", "b"]).stderr);
       call(rt, ["delete", "-f", a.id]);
+      expect(leftovers(rt.root, a.id, a.bundle)).toEqual([]);
       expectUnchanged(rt, got.log, got.last);
       if (name === "skiff") expectSealedMemfd(got.log);
     });
@@ -222,9 +223,11 @@ describe.skipIf(skip)("CVE-2019-5736: a container cannot overwrite the runtime's
         rt.ids.push(id);
         const r = call(rt, ["run", "--bundle", joining, id]);
         call(rt, ["delete", "-f", id]);
+        expect(leftovers(rt.root, id, joining)).toEqual([]);
         return r.stderr;
       });
       call(rt, ["delete", "-f", a.id]);
+      expect(leftovers(rt.root, a.id, a.bundle)).toEqual([]);
       expectUnchanged(rt, got.log, got.last);
       if (name === "skiff") expectSealedMemfd(got.log);
     });
