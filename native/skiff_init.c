@@ -84,12 +84,17 @@ static void report(uint32_t index, const struct err *e)
 
 int main(int argc, char **argv)
 {
+	/* Nobody may ptrace us or read our memory while we hold host fds; first
+	 * of all, also when something in a container re-executes us (through
+	 * "#!/proc/self/exe"), since /proc/PID/exe is behind the same check.
+	 * (What it would find there is skiff's sealed memfd copy of us.) */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* skiff executes us as /proc/self/fd/N: name us for ps, not "N". */
+	prctl(PR_SET_NAME, "skiff-init", 0, 0, 0);
 	if (argc != 2) {
 		fprintf(stderr, "skiff-init is run by skiff, not by hand\n");
 		return 2;
 	}
-	/* Nobody may ptrace us or read our memory while we hold host fds. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* A write to a closed socket must fail, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	g.sync_fd = atoi(argv[1]);

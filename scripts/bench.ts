@@ -11,7 +11,9 @@
 //      and delete the script polls `state ID` (untimed) until "stopped", so
 //      delete is a plain delete of a stopped container under both runtimes;
 //   3. `state ID` of a created container;
-//   4. peak RSS of `run` and `create` via /usr/bin/time -f %M, and the
+//   4. `exec ID /bin/true` in a running container (a second bundle whose
+//      process sleeps), one container per runtime for all runs;
+//   5. peak RSS of `run` and `create` via /usr/bin/time -f %M, and the
 //      container's init process (skiff-init / `runc init`) VmHWM right after
 //      `create`, from /proc/PID/status;
 //   and, in-process, skiff's loadSpec of the bundle's config.json.
@@ -82,6 +84,8 @@ interface Runtime {
 }
 
 let bundle = "";
+/** The bundle of the long-running container that `exec` enters. */
+let sleepBundle = "";
 let workDir = "";
 let interrupted = false;
 
@@ -331,6 +335,7 @@ async function main(): Promise<number> {
     chmodSync(join(work, "bin/skiff-init"), 0o755);
 
     bundle = makeBundle({ dir: join(work, "bundle"), args: ["/bin/true"] });
+    sleepBundle = makeBundle({ dir: join(work, "sleep-bundle"), args: ["/bin/sleep", "1000000"] });
     const skiff: Runtime = { name: "skiff", bin: skiffBin, root: join(work, "root-skiff"), ids: new Set() };
     const runc: Runtime = { name: "runc", bin: opts.runc, root: join(work, "root-runc"), ids: new Set() };
     rts.push(skiff, runc);
@@ -348,7 +353,7 @@ async function main(): Promise<number> {
     }
     const load = quantiles(loadMs);
 
-    console.error("1/4 run");
+    console.error("1/5 run");
     const run = await alternate(pair, opts.runs, (rt) => {
       const id = newId(rt, "run");
       const r = exec(rt, ["run", id]);
@@ -357,7 +362,7 @@ async function main(): Promise<number> {
     });
     rows.push(...rowsFrom(run, "ms", { run: "run /bin/true" }));
 
-    console.error("2/4 create / start / delete");
+    console.error("2/5 create / start / delete");
     const csd = await alternate(pair, opts.runs, (rt) => {
       const id = newId(rt, "csd");
       const c = exec(rt, ["create", id]).ms;
@@ -376,7 +381,7 @@ async function main(): Promise<number> {
       }),
     );
 
-    console.error("3/4 state");
+    console.error("3/5 state");
     const held = new Map<string, string>();
     for (const rt of pair) {
       const id = newId(rt, "state");
@@ -395,7 +400,22 @@ async function main(): Promise<number> {
     }
     rows.push(...rowsFrom(st, "ms", { state: "state (created)" }));
 
-    console.error("4/4 peak RSS");
+    console.error("4/5 exec");
+    const sleeping = new Map<string, string>();
+    for (const rt of pair) {
+      const id = newId(rt, "exec");
+      exec(rt, ["create", "--bundle", sleepBundle, id]);
+      exec(rt, ["start", id]);
+      sleeping.set(rt.name, id);
+    }
+    const ex = await alternate(pair, opts.runs, (rt) => ({ exec: exec(rt, ["exec", sleeping.get(rt.name)!, "/bin/true"]).ms }));
+    for (const rt of pair) {
+      exec(rt, ["delete", "-f", sleeping.get(rt.name)!]);
+      deleted(rt, sleeping.get(rt.name)!);
+    }
+    rows.push(...rowsFrom(ex, "ms", { exec: "exec /bin/true (running)" }));
+
+    console.error("5/5 peak RSS");
     const mem = await alternate(pair, opts.runs, (rt) => {
       const rid = newId(rt, "rss");
       const runKb = peakRss(rt, ["run", rid]);

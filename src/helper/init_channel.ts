@@ -5,9 +5,11 @@
 import { closeSync, existsSync, readSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Subprocess } from "bun";
-import { HelperError } from "../errors";
+import { HelperError, describeErrno } from "../errors";
 import type { Op } from "../plan/ops";
 import { socketPair } from "../util/libc";
+import { logPhase } from "../util/log";
+import { sealedCopy } from "./sealed_binary";
 
 export type InitMessage =
   | { kind: "pid"; pid: number }
@@ -32,20 +34,41 @@ export class InitChannel {
     private fd: number,
   ) {}
 
-  /** Spawn skiff-init with the caller's stdio and fds 3..3+preserveFds-1. */
+  /**
+   * Spawn skiff-init with the caller's stdio and fds 3..3+preserveFds-1,
+   * executed from a sealed memfd copy (sealed_binary.ts says why), never
+   * from the file on disk.
+   */
   static start(plan: Uint8Array, opts: { preserveFds: number }): InitChannel {
-    const [ours, theirs] = socketPair();
-    const passed: (number | "inherit")[] = [];
-    for (let fd = 3; fd < 3 + opts.preserveFds; fd++) passed.push(fd);
     const syncFd = 3 + opts.preserveFds;
+    const binary = findInitBinary();
+    const [ours, theirs] = socketPair();
+    logPhase("sync socket made");
+    let image: number;
+    try {
+      image = sealedCopy(binary, { minFd: syncFd + 1 });
+    } catch (e) {
+      closeSync(ours);
+      closeSync(theirs);
+      throw e;
+    }
+    logPhase("skiff-init copied into a sealed memfd");
+    const passed: (number | "inherit")[] = [];
+    for (let fd = 3; fd < syncFd; fd++) passed.push(fd);
     let proc: Subprocess;
     try {
-      proc = Bun.spawn([findInitBinary(), String(syncFd)], {
+      proc = Bun.spawn([`/proc/self/fd/${image}`, String(syncFd)], {
+        argv0: "skiff-init",
         stdio: ["inherit", "inherit", "inherit", ...passed, theirs] as never,
         env: {},
       });
+    } catch (e) {
+      closeSync(ours);
+      // Bun would name argv0 only; name the file the copy came from.
+      throw new HelperError(`start skiff-init (a sealed copy of ${binary}): ${describeErrno(e)}`);
     } finally {
       closeSync(theirs);
+      closeSync(image);
     }
     const ch = new InitChannel(proc, ours);
     ch.write(plan);

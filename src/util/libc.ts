@@ -1,5 +1,7 @@
-// The few libc calls Bun does not offer: socketpair, flock, prctl.
-// Loaded on first use only, so commands that don't need it don't pay.
+// The few libc calls Bun does not offer: socketpair, flock, prctl, and
+// (a separate group, for the commands that start skiff-init) memfd_create,
+// fcntl, sendfile. Loaded on first use only, so commands that don't need
+// them don't pay: each symbol costs a trampoline compiled at dlopen.
 import type { Pointer } from "bun:ffi";
 
 type Libc = {
@@ -59,4 +61,56 @@ const PR_SET_CHILD_SUBREAPER = 36;
 
 export function setChildSubreaper(): void {
   load().libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+// ---- sealed memfd copies (src/helper/sealed_binary.ts) ----
+
+type Sealing = {
+  memfd_create(name: Pointer, flags: number): number;
+  fcntl(fd: number, cmd: number, arg: number): number;
+  sendfile(outFd: number, inFd: number, offset: Pointer | null, count: number): number | bigint;
+};
+
+let sealing: Sealing | undefined;
+
+function loadSealing(): Sealing {
+  if (!sealing) {
+    const { FFIType, dlopen } = load().ffi;
+    const lib = dlopen("libc.so.6", {
+      memfd_create: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+      fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.u64], returns: FFIType.i32 },
+      sendfile: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+    });
+    sealing = lib.symbols as unknown as Sealing;
+  }
+  return sealing;
+}
+
+export const MFD_CLOEXEC = 0x1;
+export const MFD_ALLOW_SEALING = 0x2;
+/** Linux 6.3+: executable on purpose (vm.memfd_noexec may otherwise refuse exec). */
+export const MFD_EXEC = 0x10;
+
+/** memfd_create(2); -1 on failure. */
+export function memfdCreate(name: string, flags: number): number {
+  const bytes = new TextEncoder().encode(name + "\0");
+  return loadSealing().memfd_create(load().ffi.ptr(bytes), flags);
+}
+
+export const F_DUPFD_CLOEXEC = 1030;
+export const F_ADD_SEALS = 1033;
+export const F_GET_SEALS = 1034;
+export const F_SEAL_SEAL = 0x1;
+export const F_SEAL_SHRINK = 0x2;
+export const F_SEAL_GROW = 0x4;
+export const F_SEAL_WRITE = 0x8;
+
+/** fcntl(2) with an integer argument; -1 on failure. */
+export function fcntl(fd: number, cmd: number, arg: number): number {
+  return loadSealing().fcntl(fd, cmd, arg);
+}
+
+/** sendfile(2) from the current offset of inFd; bytes copied, -1 on failure. */
+export function sendfile(outFd: number, inFd: number, count: number): number {
+  return Number(loadSealing().sendfile(outFd, inFd, null, count));
 }

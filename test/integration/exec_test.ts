@@ -11,7 +11,7 @@ import { needRoot, needRunc, RUNC, skipWhy } from "../skip";
 import type { Spec } from "../../src/config/types";
 import { compileExecPlan } from "../../src/plan/compile_exec";
 import { readInRoot, secureJoin } from "../../src/container/process_json";
-import { SKIFF, SKIFF_INIT, alive, allPids, procCmdline, forceDelete, procExe, procStatus, skiff, uniqueId, waitFor } from "./skiff";
+import { SKIFF, SKIFF_INIT_EXE, alive, allPids, procCmdline, forceDelete, procExe, procStatus, skiff, uniqueId, waitFor } from "./skiff";
 
 describe.skipIf(skipWhy("test/integration/exec_test.ts", needRoot()))("exec", () => {
   const T = 30_000;
@@ -217,9 +217,9 @@ describe.skipIf(skipWhy("test/integration/exec_test.ts", needRoot()))("exec", ()
           expect(alive(pid)).toBe(true);
           expect(nsInode(pid, "pid")).toBe(nsInode(main.pid, "pid"));
           const ppid = Number(procStatus(pid)!.get("PPid"));
-          expect(procExe(ppid)).not.toBe(SKIFF_INIT);
+          expect(procExe(ppid)).not.toBe(SKIFF_INIT_EXE);
           expect(procExe(ppid)).not.toBe(SKIFF);
-          const helpers = allPids().filter((p) => alive(p) && procExe(p) === SKIFF_INIT && Number(procStatus(p)?.get("PPid")) === r.pid);
+          const helpers = allPids().filter((p) => alive(p) && procExe(p) === SKIFF_INIT_EXE && Number(procStatus(p)?.get("PPid")) === r.pid);
           expect(helpers).toEqual([]);
         } finally {
           try {
@@ -372,7 +372,7 @@ describe.skipIf(skipWhy("test/integration/exec_test.ts", needRoot()))("exec", ()
         closeSync(out);
         // the probe is running once a sleeping /probe with skiff-init as parent shows up
         const running = () =>
-          allPids().some((p) => procCmdline(p).join(" ") === "/probe sleep 30" && procExe(Number(procStatus(p)?.get("PPid"))) === SKIFF_INIT);
+          allPids().some((p) => procCmdline(p).join(" ") === "/probe sleep 30" && procExe(Number(procStatus(p)?.get("PPid"))) === SKIFF_INIT_EXE);
         expect(waitFor(running, 10_000)).toBe(true);
         proc.kill("SIGTERM");
         expect(await proc.exited).toBe(143);

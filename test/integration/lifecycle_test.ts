@@ -8,7 +8,7 @@ import { needRoot, skipWhy } from "../skip";
 import type { Spec } from "../../src/config/types";
 import {
   SKIFF,
-  SKIFF_INIT,
+  SKIFF_INIT_EXE,
   alive,
   cgroupCandidates,
   forceDelete,
@@ -107,7 +107,7 @@ describe.skipIf(skipWhy("test/integration/lifecycle_test.ts", needRoot()))("life
       create(c);
       const pid = state(c.id).pid as number;
       // Until start, init waits on exec.fifo, still skiff-init.
-      expect(procExe(pid)).toBe(SKIFF_INIT);
+      expect(procExe(pid)).toBe(SKIFF_INIT_EXE);
       const r = skiff(["start", c.id], { root });
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
@@ -360,7 +360,7 @@ describe.skipIf(skipWhy("test/integration/lifecycle_test.ts", needRoot()))("life
       expect(["skiff", "skiff-init"]).not.toContain(parent!.get("Name"));
       const parentExe = procExe(ppid); // "" where /proc/PID/exe cannot be read (pid 1 in some sandboxes)
       expect(parentExe).not.toBe(SKIFF);
-      expect(parentExe).not.toBe(SKIFF_INIT);
+      expect(parentExe).not.toBe(SKIFF_INIT_EXE);
     });
 
     test("no skiff or skiff-init process stays between the caller and the init", () => {
@@ -402,7 +402,7 @@ console.log(JSON.stringify({ code: r.exitCode, skiffPid: r.pid, children }));
       const pid = state(c.id).pid as number;
       expect(statusOf(c.id)).toBe("created");
       // Bun may keep helper processes of its own; ignore those that are not ours.
-      const ours = out.children.filter((ch) => ch.exe === SKIFF || ch.exe === SKIFF_INIT || ch.pid === pid);
+      const ours = out.children.filter((ch) => ch.exe === SKIFF || ch.exe.startsWith(SKIFF_INIT_EXE) || ch.pid === pid);
       expect(ours.filter((ch) => ch.state !== "Z").map((ch) => ch.pid)).toEqual([pid]);
       expect(out.children.some((ch) => ch.pid === out.skiffPid && ch.state !== "Z")).toBe(false);
     });

@@ -13,6 +13,11 @@ import { REPO_ROOT } from "../bundle";
 
 export const SKIFF = process.env.SKIFF_BIN ?? join(REPO_ROOT, "build/skiff");
 export const SKIFF_INIT = join(REPO_ROOT, "build/skiff-init");
+/**
+ * What procExe says of a process running skiff-init: skiff executes a
+ * sealed memfd copy, never the file (src/helper/sealed_binary.ts).
+ */
+export const SKIFF_INIT_EXE = "/memfd:skiff-init";
 
 export interface SkiffResult {
   code: number;
