@@ -1,0 +1,145 @@
+// seccomp as Debian's runc (1.1.5) does it, issue 11 items 8-12: the same
+// bundle and command under both runtimes, the same observable result. The
+// expected values are written out as well, so a test also fails when both
+// runtimes change together.
+import { afterAll, describe, expect, test } from "bun:test";
+import { cleanupTempDirs } from "../bundle";
+import type { Spec } from "../../src/config/types";
+import type { Seccomp } from "../../src/seccomp/compile";
+import { needRoot, needRunc, skipWhy } from "../skip";
+import { RUNTIME_SYSCALLS, rawsysBundle, runIn, shBundle, type Ran, type Runtime } from "./harness";
+
+afterAll(() => cleanupTempDirs());
+
+const skip = (what: string) => skipWhy(what, needRoot(), needRunc());
+const BOTH: Runtime[] = ["runc", "skiff"];
+
+// x86_64 numbers (the suite runs on x86_64 hosts)
+const NR = { getpid: 39, process_vm_readv: 310, process_vm_writev: 311, kcmp: 312, dup3: 292, socket: 41 };
+
+/** Runs the same rawsys calls under both runtimes; returns each one's result. */
+async function bothRawsys(calls: string[], profile: () => Seccomp, edit?: (s: Spec) => void): Promise<Record<Runtime, Ran>> {
+  const out = {} as Record<Runtime, Ran>;
+  for (const rt of BOTH) out[rt] = await runIn(rt, rawsysBundle(calls, profile(), edit));
+  return out;
+}
+
+/** "CALL = RESULT" lines as a map. */
+function results(r: Ran): Record<string, number> {
+  const m: Record<string, number> = {};
+  for (const line of r.stdout.split("\n")) {
+    const at = line.lastIndexOf(" = ");
+    if (at > 0) m[line.slice(0, at)] = Number(line.slice(at + 3));
+  }
+  return m;
+}
+
+const nnpBoth = [true, false];
+
+describe.skipIf(skip("item 8: conditions on the same argument"))("item 8: conditions on one argument are alternatives, as runc splits the rule", () => {
+  // runc's seccomp_syscall_test1 in spirit: "pid 100 or 9001", a rule that
+  // repeats index 0 and also tests index 1 (every condition alone is
+  // enough), and a rule over two arguments (ANDed).
+  const rules = [
+    { names: ["process_vm_readv"], action: "SCMP_ACT_ERRNO", errnoRet: 22, args: [{ index: 0, value: 100, op: "SCMP_CMP_EQ" }, { index: 0, value: 9001, op: "SCMP_CMP_EQ" }] },
+    { names: ["kcmp"], action: "SCMP_ACT_ERRNO", errnoRet: 55, args: [{ index: 0, value: 1, op: "SCMP_CMP_EQ" }, { index: 0, value: 2, op: "SCMP_CMP_EQ" }, { index: 1, value: 7, op: "SCMP_CMP_EQ" }] },
+    { names: ["dup3"], action: "SCMP_ACT_ERRNO", errnoRet: 33, args: [{ index: 0, value: 1, op: "SCMP_CMP_EQ" }, { index: 2, value: 0xffff, op: "SCMP_CMP_EQ" }] },
+  ];
+  const calls = [
+    `${NR.process_vm_readv}:100:0:0:0:0:0`, `${NR.process_vm_readv}:9001:0:0:0:0:0`, `${NR.process_vm_readv}:5:0:0:0:0:0`,
+    `${NR.kcmp}:1:0:0:0:0`, `${NR.kcmp}:2:0:0:0:0`, `${NR.kcmp}:3:7:0:0:0`, `${NR.kcmp}:3:8:0:0:0`,
+    `${NR.dup3}:1:-100:0xffff`, `${NR.dup3}:1:-100:0`, `${NR.dup3}:0:-100:0xffff`,
+  ];
+  // What the kernel says when the filter lets a call through: process_vm_readv
+  // with no iovecs reads 0 bytes; kcmp of no such pid is ESRCH; dup3 of fd
+  // -100 is EBADF, with bad flags EINVAL first.
+  const want = {
+    [calls[0]!]: -22, [calls[1]!]: -22, [calls[2]!]: 0,
+    [calls[3]!]: -55, [calls[4]!]: -55, [calls[5]!]: -55, [calls[6]!]: -3,
+    [calls[7]!]: -33, [calls[8]!]: -9, [calls[9]!]: -22,
+  };
+  for (const nnp of nnpBoth) {
+    test(`allowing default (noNewPrivileges ${nnp})`, async () => {
+      const profile = (): Seccomp => ({ defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"], syscalls: rules });
+      const r = await bothRawsys(calls, profile, (s) => (s.process!.noNewPrivileges = nnp));
+      expect(r.runc.stderr).toBe("");
+      expect(results(r.runc)).toEqual(want);
+      expect(r.skiff.stderr).toBe("");
+      expect(results(r.skiff)).toEqual(results(r.runc));
+      expect(r.skiff.code).toBe(r.runc.code);
+    });
+  }
+  test("denying default with an allow-list, the alternatives allowing (runc's test1 shape)", async () => {
+    const profile = (): Seccomp => ({
+      defaultAction: "SCMP_ACT_ERRNO",
+      architectures: ["SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_X86_64"],
+      syscalls: [
+        { names: RUNTIME_SYSCALLS.filter((n) => n !== "dup3"), action: "SCMP_ACT_ALLOW" },
+        { names: ["process_vm_readv"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: 100, op: "SCMP_CMP_EQ" }, { index: 0, value: 9001, op: "SCMP_CMP_EQ" }] },
+        { names: ["process_vm_writev"], action: "SCMP_ACT_ERRNO", errnoRet: 55, args: [{ index: 0, value: 1337, op: "SCMP_CMP_EQ" }, { index: 0, value: 2020, op: "SCMP_CMP_EQ" }] },
+        { names: ["kcmp"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: 0, op: "SCMP_CMP_EQ" }, { index: 1, value: 1337, op: "SCMP_CMP_EQ" }] },
+      ],
+    });
+    const c = [
+      `${NR.process_vm_readv}:100:0:0:0:0:0`, `${NR.process_vm_readv}:9001:0:0:0:0:0`, `${NR.process_vm_readv}:0:0:0:0:0:0`,
+      `${NR.process_vm_writev}:1337`, `${NR.process_vm_writev}:2020`, `${NR.process_vm_writev}:0`,
+      `${NR.kcmp}:0:1337`, `${NR.kcmp}:0:0`, `${NR.kcmp}:500:1337`, "1000:1",
+    ];
+    const r = await bothRawsys(c, profile);
+    expect(r.runc.stderr).toBe("");
+    // allowed: no iovecs to copy, 0 bytes; EPERM is the default; ESRCH: no such pid; ENOSYS above the newest named syscall
+    expect(results(r.runc)).toEqual({ [c[0]!]: 0, [c[1]!]: 0, [c[2]!]: -1, [c[3]!]: -55, [c[4]!]: -55, [c[5]!]: -1, [c[6]!]: -3, [c[7]!]: -1, [c[8]!]: -1, [c[9]!]: -38 });
+    expect(r.skiff.stderr).toBe("");
+    expect(results(r.skiff)).toEqual(results(r.runc));
+  });
+});
+
+describe.skipIf(skip("item 9: the native architecture"))("item 9: the host's architecture is always in the filter", () => {
+  // runc's own tests list x86 and x32 but not x86_64.
+  for (const nnp of nnpBoth) {
+    test(`architectures x86 and x32 only: the process runs, the rules apply to it (noNewPrivileges ${nnp})`, async () => {
+      const profile = (): Seccomp => ({
+        defaultAction: "SCMP_ACT_ALLOW",
+        architectures: ["SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        // not a call runc's own init makes (it checks getppid, say)
+        syscalls: [{ names: ["kcmp"], action: "SCMP_ACT_ERRNO", errnoRet: 28 }],
+      });
+      const r = await bothRawsys([`${NR.kcmp}:0:0:0:0:0`, `${NR.getpid}`], profile, (s) => (s.process!.noNewPrivileges = nnp));
+      expect(r.runc.stderr).toBe("");
+      expect(results(r.runc)).toEqual({ [`${NR.kcmp}:0:0:0:0:0`]: -28, [`${NR.getpid}`]: 1 });
+      expect(r.skiff.stderr).toBe("");
+      expect(results(r.skiff)).toEqual(results(r.runc));
+      expect(r.skiff.code).toBe(0);
+    });
+  }
+  test("with a denying default, syscalls past the newest named one get ENOSYS only on listed architectures (runc's stub)", async () => {
+    for (const architectures of [["SCMP_ARCH_X86", "SCMP_ARCH_X32"], [], ["SCMP_ARCH_X86_64"]]) {
+      const profile = (): Seccomp => ({ defaultAction: "SCMP_ACT_ERRNO", architectures, syscalls: [{ names: RUNTIME_SYSCALLS, action: "SCMP_ACT_ALLOW" }] });
+      const r = await bothRawsys(["1000", "450", `${NR.getpid}`], profile);
+      const unlisted = !architectures.includes("SCMP_ARCH_X86_64");
+      const past = unlisted ? -1 : -38;
+      expect(r.runc.stderr).toBe("");
+      expect({ architectures, got: results(r.runc) }).toEqual({ architectures, got: { "1000": past, "450": past, [`${NR.getpid}`]: 1 } });
+      expect({ architectures, got: results(r.skiff) }).toEqual({ architectures, got: results(r.runc) });
+    }
+  });
+});
+
+describe.skipIf(skip("item 11: notify on write"))("item 11: SCMP_ACT_NOTIFY on write is refused", () => {
+  test("one line naming the pointer; nothing left behind", async () => {
+    const profile = (): Seccomp => ({
+      defaultAction: "SCMP_ACT_ALLOW",
+      listenerPath: "/nonexistent/agent.sock",
+      syscalls: [{ names: ["mkdir", "write"], action: "SCMP_ACT_NOTIFY" }],
+    });
+    const runc = await runIn("runc", shBundle("echo ran", profile()));
+    const skiff = await runIn("skiff", shBundle("echo ran", profile()));
+    expect(runc.code).not.toBe(0);
+    expect(runc.stdout).toBe("");
+    expect(runc.stderr).toContain("SCMP_ACT_NOTIFY cannot be used for the write syscall");
+    expect(skiff.code).not.toBe(0);
+    expect(skiff.stdout).toBe("");
+    expect(skiff.stderr.trim().split("\n")).toEqual([expect.stringContaining("/linux/seccomp/syscalls/0/names/1: SCMP_ACT_NOTIFY cannot be used for the write syscall")]);
+    expect(skiff.leftState).toBe(false);
+  });
+});
