@@ -385,9 +385,10 @@ test("a generated profile of 360 syscalls with alternating actions and arg rules
 describe("plan", () => {
   const HOST: HostFacts = { sourceKind: () => "dir", cgroup: { unified: true, cgroupNs: false, hierarchies: [] } };
   const OPTS = { id: "c1", rootfs: "/b/rootfs", bundle: "/b", fifo: "/run/skiff/c1/exec.fifo", host: HOST };
-  const order = (nnp: boolean, notify: boolean) => {
+  const order = (nnp: boolean, notify: boolean, hooks = false) => {
     const spec = defaultConfig({ rootless: false });
     spec.process!.noNewPrivileges = nnp;
+    if (hooks) spec.hooks = { startContainer: [{ path: "/bin/true" }] };
     spec.linux!.seccomp = {
       defaultAction: "SCMP_ACT_ALLOW",
       listenerPath: "/run/agent.sock",
@@ -405,6 +406,15 @@ describe("plan", () => {
     const ops = order(true, false);
     expect(ops.indexOf("seccomp")).toBe(ops.indexOf("exec") - 1);
     expect(ops.indexOf("seccomp")).toBeGreaterThan(ops.indexOf("wait_fifo"));
+    expect(ops.filter((o) => o === "seccomp").length).toBe(1);
+  });
+  test("startContainer hooks run under the filter, with and without no_new_privs (runc loads it before them)", () => {
+    for (const nnp of [true, false]) {
+      const ops = order(nnp, false, true);
+      expect(ops.filter((o) => o === "seccomp").length).toBe(1);
+      expect(ops.indexOf("seccomp")).toBeLessThan(ops.indexOf("hook"));
+      expect(ops.indexOf("hook")).toBeLessThan(ops.indexOf("exec"));
+    }
   });
   test("notify: the listener is connected before pivot_root", () => {
     const ops = order(true, true);

@@ -143,3 +143,38 @@ describe.skipIf(skip("item 11: notify on write"))("item 11: SCMP_ACT_NOTIFY on w
     expect(skiff.leftState).toBe(false);
   });
 });
+
+describe.skipIf(skip("item 10: startContainer hooks under the filter"))("item 10: startContainer hooks run under the container's filter", () => {
+  for (const nnp of nnpBoth) {
+    test(`a hook making a killed syscall fails run with "error running hook" and the signal (noNewPrivileges ${nnp})`, async () => {
+      // runc's seccomp.bats "startContainer hook", with a marker: the process must not run
+      const profile = (): Seccomp => ({
+        defaultAction: "SCMP_ACT_ALLOW",
+        architectures: ["SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_X86_64"],
+        syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_KILL" }],
+      });
+      const edit = (s: Spec) => {
+        s.process!.noNewPrivileges = nnp;
+        s.process!.rlimits = [{ type: "RLIMIT_CORE", soft: 0, hard: 0 }];
+        s.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "mkdir /dev/shm/foo"] }] };
+      };
+      const r: Record<Runtime, Ran> = {} as Record<Runtime, Ran>;
+      for (const rt of BOTH) r[rt] = await runIn(rt, shBundle("echo the process ran", profile(), edit));
+      for (const rt of BOTH) {
+        expect({ rt, code: r[rt].code === 0 }).toEqual({ rt, code: false });
+        expect({ rt, stdout: r[rt].stdout }).toEqual({ rt, stdout: "" });
+        expect({ rt, stderr: r[rt].stderr }).toEqual({ rt, stderr: expect.stringContaining("error running hook") });
+        expect({ rt, stderr: r[rt].stderr }).toEqual({ rt, stderr: expect.stringContaining("signal: bad system call") });
+      }
+      expect(r.skiff.leftState).toBe(false);
+    });
+  }
+  test("a hook making an allowed syscall runs, and so does the process", async () => {
+    const profile = (): Seccomp => ({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_KILL" }] });
+    const edit = (s: Spec) => (s.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "touch /tmp/hooked"] }] });
+    for (const rt of BOTH) {
+      const r = await runIn(rt, shBundle("test -f /tmp/hooked && echo hooked", profile(), edit));
+      expect({ rt, code: r.code, stdout: r.stdout }).toEqual({ rt, code: 0, stdout: "hooked\n" });
+    }
+  });
+});
