@@ -60,6 +60,7 @@ int sync_read_payload(char **out);
 #include <sys/types.h>
 extern int tty_relay_fd; /* parent stage's end, set only for a foreground terminal */
 void tty_after_clone(int child); /* each side closes the other's end */
+void seccomp_after_clone(int child); /* the parent stage lets go of the seccomp listener */
 void tty_relay(pid_t child) __attribute__((noreturn));
 
 #define DECLARE_OP(UP, name) int op_##name(const struct op *, struct err *);

@@ -125,6 +125,7 @@ int op_clone(const struct op *o, struct err *e)
 	if (pid < 0)
 		return -1;
 	tty_after_clone(pid == 0);
+	seccomp_after_clone(pid == 0);
 	if (pid == 0) {
 		/* Wait until skiff has written id maps and joined the cgroup. */
 		if (sync_wait_go() < 0)

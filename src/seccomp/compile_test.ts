@@ -6,6 +6,9 @@ import { actionValue, compileSeccomp, SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FL
 import { SpecError } from "../errors";
 import { defaultProfile } from "../../test/seccomp/profile";
 import { compilePlan, type HostFacts } from "../plan/compile";
+import { compileExecPlan } from "../plan/compile_exec";
+import type { Op } from "../plan/ops";
+import { seccompPlan } from "./plan";
 import { defaultConfig } from "../config/default_config";
 
 const AUDIT_X86_64 = ARCHES.SCMP_ARCH_X86_64!.audit;
@@ -414,6 +417,20 @@ describe("plan", () => {
       expect(ops.filter((o) => o === "seccomp").length).toBe(1);
       expect(ops.indexOf("seccomp")).toBeLessThan(ops.indexOf("hook"));
       expect(ops.indexOf("hook")).toBeLessThan(ops.indexOf("exec"));
+    }
+  });
+  test("exec with notify: connect before any namespace is joined, take the state in the child, before the load", () => {
+    for (const nnp of [true, false]) {
+      const proc = { ...defaultConfig({ rootless: false }).process!, noNewPrivileges: nnp };
+      const seccomp = seccompPlan({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/agent.sock", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }] });
+      const ops = compileExecPlan(proc, { id: "c1", join: { mnt: "/proc/9/ns/mnt", user: "/proc/9/ns/user" }, foreground: true, seccomp });
+      const at = (pred: (o: Op) => boolean) => ops.findIndex(pred);
+      const connect = at((o) => o.op === "seccomp_listener" && o.path === "/run/agent.sock" && o.point === "");
+      const state = at((o) => o.op === "seccomp_listener" && o.path === "" && o.point === "seccompListener");
+      expect(connect).toBeGreaterThanOrEqual(0);
+      expect(connect).toBeLessThan(at((o) => o.op === "setns"));
+      expect(state).toBeGreaterThan(at((o) => o.op === "clone"));
+      expect(state).toBeLessThan(at((o) => o.op === "seccomp"));
     }
   });
   test("notify: the listener is connected before pivot_root", () => {

@@ -3,11 +3,14 @@
 // expected values are written out as well, so a test also fails when both
 // runtimes change together.
 import { afterAll, describe, expect, test } from "bun:test";
-import { cleanupTempDirs } from "../bundle";
+import { spawn, spawnSync } from "bun";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
 import type { Spec } from "../../src/config/types";
 import type { Seccomp } from "../../src/seccomp/compile";
 import { needRoot, needRunc, skipWhy } from "../skip";
-import { RUNTIME_SYSCALLS, rawsysBundle, runIn, shBundle, type Ran, type Runtime } from "./harness";
+import { RUNC, RUNTIME_SYSCALLS, SKIFF, buildAgent, rawsysBundle, rootOf, runIn, shBundle, type Ran, type Runtime } from "./harness";
 
 afterAll(() => cleanupTempDirs());
 
@@ -177,4 +180,77 @@ describe.skipIf(skip("item 10: startContainer hooks under the filter"))("item 10
       expect({ rt, code: r.code, stdout: r.stdout }).toEqual({ rt, code: 0, stdout: "hooked\n" });
     }
   });
+});
+
+describe.skipIf(skip("item 12: exec with a listenerPath"))("item 12: exec of a container with a seccomp listener", () => {
+  interface Seen {
+    exec: { code: number; stdout: string; stderr: string };
+    /** what the agent got for the first process and for the exec'd one */
+    first: Record<string, any>;
+    second: Record<string, any> | undefined;
+    answered: string[];
+  }
+  /** run -d with the agent, then exec a mkdir that notifies; the agent answers ENOSPC. */
+  async function execUnderAgent(rt: Runtime, nnp: boolean): Promise<Seen> {
+    const bin = rt === "skiff" ? SKIFF : RUNC;
+    const dir = tempDir(`skiff-sc-exec-${rt}-`);
+    const sock = join(dir, "agent.sock"), stateFile = join(dir, "state.json");
+    const agent = spawn([buildAgent(), sock, stateFile, "28", "2"], { stdout: "pipe", stderr: "pipe" });
+    const first = new TextDecoder().decode((await agent.stdout.getReader().read()).value);
+    expect(first).toContain("ready");
+    const b = makeBundle({
+      args: ["/bin/sleep", "60"],
+      mutate: (s) => {
+        s.process!.noNewPrivileges = nnp;
+        s.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: sock, listenerMetadata: "m-12", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY" }] };
+      },
+    });
+    const id = `sc12-${process.pid}-${rt}-${nnp}`;
+    const root = rootOf(rt);
+    // stdio not a pipe: the detached container keeps it
+    const run = spawnSync([bin, "--root", root, "run", "-d", "-b", b, id], { stdin: "ignore", stdout: "ignore", stderr: "ignore", timeout: 30_000 });
+    let exec;
+    try {
+      expect(run.exitCode).toBe(0);
+      const e = spawnSync([bin, "--root", root, "exec", id, "/bin/sh", "-c", "mkdir /tmp/x 2>&1; echo rc=$?; test -d /tmp/x && echo exists || echo absent"], {
+        stdout: "pipe",
+        stderr: "pipe",
+        timeout: 30_000,
+      });
+      exec = { code: e.exitCode ?? -1, stdout: e.stdout.toString(), stderr: e.stderr.toString() };
+    } finally {
+      spawnSync([bin, "--root", root, "kill", id, "KILL"], { stdout: "ignore", stderr: "ignore" });
+      // the agent leaves once both filters have no process left
+      const timer = setTimeout(() => agent.kill("SIGKILL"), 10_000);
+      await agent.exited;
+      clearTimeout(timer);
+      spawnSync([bin, "--root", root, "delete", "-f", id], { stdout: "ignore", stderr: "ignore" });
+    }
+    const read = (f: string) => (existsSync(f) ? JSON.parse(readFileSync(f, "utf8")) : undefined);
+    const log = existsSync(`${stateFile}.log`) ? readFileSync(`${stateFile}.log`, "utf8").trim().split("\n").filter(Boolean) : [];
+    return { exec, first: read(stateFile), second: read(`${stateFile}.1`), answered: log };
+  }
+
+  for (const nnp of nnpBoth) {
+    test(`the exec'd process's listener fd goes to the agent with its state (noNewPrivileges ${nnp})`, async () => {
+      const seen = {} as Record<Runtime, Seen>;
+      for (const rt of BOTH) seen[rt] = await execUnderAgent(rt, nnp);
+      for (const rt of BOTH) {
+        const s = seen[rt];
+        // the agent answered the exec'd mkdir: ENOSPC, and nothing was made
+        expect({ rt, exec: s.exec }).toEqual({ rt, exec: { code: 0, stdout: "mkdir: can't create directory '/tmp/x': No space left on device\nrc=1\nabsent\n", stderr: "" } });
+        expect({ rt, answered: s.answered }).toEqual({ rt, answered: ["83"] });
+        const second = s.second!;
+        expect({ rt, fds: second.fds, metadata: second.metadata, status: second.state.status, id: second.state.id }).toEqual({
+          rt, fds: ["seccompFd"], metadata: "m-12", status: "running", id: expect.stringMatching(/^sc12-/),
+        });
+        // the process's own pid; the container's state carries init's
+        expect({ rt, initPid: second.state.pid }).toEqual({ rt, initPid: s.first.pid });
+        expect(second.pid).toBeGreaterThan(0);
+        expect(second.pid).not.toBe(s.first.pid);
+      }
+      const shape = (o: Record<string, any>) => ({ keys: Object.keys(o).sort(), state: Object.keys(o.state).sort() });
+      expect(shape(seen.skiff.second!)).toEqual(shape(seen.runc.second!));
+    });
+  }
 });
