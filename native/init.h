@@ -47,6 +47,15 @@ int open_in_root(const char *path, int flags, struct err *e);
 int mkdir_in_root(const char *path, int mode, struct err *e);
 int open_parent_in_root(const char *path, const char **base, struct err *e);
 
+/* watch.c: the parent stage watches the first process until exec.fifo */
+#include <stdint.h>
+#include <sys/types.h>
+int watch_prepare(struct err *e);  /* before clone, when there is an exec.fifo */
+void watch_after_clone(int child);
+void watch_at(uint32_t index);     /* the child runs op index */
+void watch_release(void);          /* the child reached exec.fifo */
+int watch_child(pid_t child);      /* parent: 0 when released; -1 when it died (reported) */
+
 /* ops_idmap.c */
 void idmap_parent_done(void);
 

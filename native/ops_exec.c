@@ -77,6 +77,8 @@ int op_close_fds(const struct op *o, struct err *e)
 int op_wait_fifo(const struct op *o, struct err *e)
 {
 	(void)o;
+	/* skiff has heard "ready": the parent stage may go (watch.c). */
+	watch_release();
 	char p[64];
 	snprintf(p, sizeof p, "/proc/self/fd/%d", g.fifo_fd);
 	/* Blocks until `skiff start` opens the fifo for reading. */

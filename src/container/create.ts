@@ -140,7 +140,7 @@ function createLocked(c: {
 
   for (;;) {
     const msg = init.next();
-    if (msg.kind === "eof") throw new HelperError("create container: skiff-init exited without a reason");
+    if (msg.kind === "eof") throw new HelperError(`create container: skiff-init ${init.describeEnd()} before the container was ready`);
     if (msg.kind === "error") throw initError(msg, ops);
     if (msg.kind === "pid") {
       logPhase(`container process ${msg.pid} cloned`);

@@ -83,7 +83,7 @@ export function execContainer(opts: ExecOptions): Execed {
       if (msg.kind === "error") throw initError(msg, ops, { prefix: "exec failed: " });
       if (msg.kind === "eof") {
         // The socket closes at execve: the process runs.
-        if (!pid) throw new HelperError("exec: skiff-init exited without a reason");
+        if (!pid) throw new HelperError(`exec: skiff-init ${init.describeEnd()} before it started the process`);
         break;
       }
       if (msg.kind === "pid") {

@@ -7,7 +7,8 @@ import { dirname, join } from "node:path";
 import type { Subprocess } from "bun";
 import { HelperError } from "../errors";
 import type { Op } from "../plan/ops";
-import { socketPair } from "../util/libc";
+import { exitOf, socketPair } from "../util/libc";
+import { constants } from "node:os";
 
 export type InitMessage =
   | { kind: "pid"; pid: number }
@@ -53,7 +54,12 @@ export class InitChannel {
   }
 
   private write(bytes: Uint8Array): void {
-    for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at);
+    try {
+      for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at);
+    } catch (e) {
+      // skiff-init is gone: the next read ends, and describeEnd says how.
+      if (!gone(e)) throw e;
+    }
   }
 
   /** Let skiff-init go on past the point it reported. */
@@ -85,11 +91,23 @@ export class InitChannel {
         n = readSync(this.fd, buf);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "EINTR" || (e as NodeJS.ErrnoException).code === "EAGAIN") continue;
+        if (gone(e)) return { kind: "eof" }; // it died with our bytes unread
         throw e;
       }
       if (n === 0) return { kind: "eof" };
       this.buffered += buf.subarray(0, n).toString();
     }
+  }
+
+  /**
+   * Why skiff-init ended, for when the socket closed before it said: its
+   * exit status or the signal that killed it (never "without a reason").
+   */
+  describeEnd(): string {
+    const end = exitOf(this.proc.pid);
+    if (!end) return "ended and its status is unknown";
+    if ("code" in end) return `exited with status ${end.code}`;
+    return `was killed by signal ${end.signal} (${signalName(end.signal)})`;
   }
 
   close(): void {
@@ -120,4 +138,13 @@ export function parseMessage(line: string): InitMessage {
 export function initError(msg: { index: number; message: string; cause: string }, ops: readonly Op[], opts: { prefix?: string } = {}): HelperError {
   const origin = ops[msg.index]?.origin;
   return new HelperError(`${opts.prefix ?? ""}${msg.message}${origin ? ` (from ${origin})` : ""}${msg.cause ? `: ${msg.cause}` : ""}`);
+}
+
+function signalName(n: number): string {
+  return Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
+}
+
+function gone(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === "EPIPE" || code === "ECONNRESET";
 }

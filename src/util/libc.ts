@@ -1,4 +1,4 @@
-// The few libc calls Bun does not offer: socketpair, flock, prctl.
+// The few libc calls Bun does not offer: socketpair, flock, prctl, waitid.
 // Loaded on first use only, so commands that don't need it don't pay.
 import type { Pointer } from "bun:ffi";
 
@@ -7,6 +7,7 @@ type Libc = {
   flock(fd: number, op: number): number;
   prctl(option: number, arg2: number, arg3: number, arg4: number, arg5: number): number;
   mkfifo(path: Pointer, mode: number): number;
+  waitid(idtype: number, id: number, info: Pointer, options: number): number;
 };
 
 let libc: Libc | undefined;
@@ -21,6 +22,7 @@ function load(): { libc: Libc; ffi: typeof import("bun:ffi") } {
       flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
       prctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
       mkfifo: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+      waitid: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
     });
     libc = lib.symbols as unknown as Libc;
   }
@@ -59,4 +61,23 @@ const PR_SET_CHILD_SUBREAPER = 36;
 
 export function setChildSubreaper(): void {
   load().libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+const P_PID = 1;
+const WEXITED = 4;
+const WNOWAIT = 0x01000000;
+const CLD_EXITED = 1;
+
+/**
+ * How a child of ours ended, waiting for it if it has not yet, without
+ * reaping it (WNOWAIT: Bun reaps its own children). Undefined when it cannot
+ * be known (reaped already).
+ */
+export function exitOf(pid: number): { code: number } | { signal: number } | undefined {
+  const { libc, ffi } = load();
+  // siginfo_t: si_signo, si_errno, si_code, then (for SIGCHLD, 64-bit) si_pid at 16, si_uid, si_status at 24
+  const info = new Int32Array(32);
+  // ECHILD: someone reaped it already
+  if (libc.waitid(P_PID, pid, ffi.ptr(info), WEXITED | WNOWAIT) !== 0 || info[4] !== pid) return undefined;
+  return info[2] === CLD_EXITED ? { code: info[6]! } : { signal: info[6]! };
 }

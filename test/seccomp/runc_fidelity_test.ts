@@ -4,7 +4,7 @@
 // runtimes change together.
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "bun";
-import { existsSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
 import type { Spec } from "../../src/config/types";
@@ -253,4 +253,67 @@ describe.skipIf(skip("item 12: exec with a listenerPath"))("item 12: exec of a c
       expect(shape(seen.skiff.second!)).toEqual(shape(seen.runc.second!));
     });
   }
+});
+
+describe.skipIf(skip("item 9: a process killed before exec"))("item 9: a container process killed before exec says how", () => {
+  // A filter loaded before the user switch (noNewPrivileges false) that
+  // kills capset, which both runtimes make after it: runc says "container
+  // process is already dead"; skiff names the signal and the step.
+  const profile = (): Seccomp => ({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["capset"], action: "SCMP_ACT_KILL_PROCESS" }] });
+  const edit = (s: Spec) => (s.process!.noNewPrivileges = false);
+  test("run: both fail; skiff names the signal and the op, and leaves nothing", async () => {
+    const runc = await runIn("runc", shBundle("echo ran", profile(), edit));
+    const skiff = await runIn("skiff", shBundle("echo ran", profile(), edit));
+    expect(runc.code).not.toBe(0);
+    expect(runc.stdout).toBe("");
+    expect(runc.stderr).toContain("container process is already dead");
+    expect(skiff.code).not.toBe(0);
+    expect(skiff.stdout).toBe("");
+    expect(skiff.stderr.trim().split("\n")).toEqual([
+      expect.stringContaining("container process died before exec (from /process/capabilities): killed by signal 31: bad system call"),
+    ]);
+    expect(skiff.stderr).not.toContain("without a reason");
+    expect(skiff.leftState).toBe(false);
+  });
+  test("create (the parent stage does not stay): the same", () => {
+    const id = `sc9-${process.pid}`;
+    const b = shBundle("echo ran", profile(), edit);
+    const r = spawnSync([SKIFF, "--root", rootOf("skiff"), "create", "-b", b, id], { stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+    spawnSync([SKIFF, "--root", rootOf("skiff"), "delete", "-f", id], { stdout: "ignore", stderr: "ignore" });
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr.toString()).toContain("container process died before exec (from /process/capabilities): killed by signal 31: bad system call");
+    expect(existsSync(join(rootOf("skiff"), id))).toBe(false);
+    expect(existsSync(`/sys/fs/cgroup/pids/${id}`)).toBe(false);
+  });
+});
+
+describe.skipIf(skip("item 9: skiff-init itself killed"))("item 9: skiff-init killed before it reports: the signal, never \"without a reason\"", () => {
+  // skiff only (runc's init is another program): a stand-in skiff-init that
+  // dies by SIGSEGV before it reads its plan.
+  test("create, run and exec name the signal", () => {
+    const dir = tempDir("skiff-sc-init-");
+    const fake = join(dir, "skiff-init");
+    writeFileSync(fake, "#!/bin/sh\nkill -SEGV $$\n");
+    chmodSync(fake, 0o755);
+    const root = rootOf("skiff");
+    const b = makeBundle({ args: ["/bin/sleep", "60"] });
+    const id = `sc9i-${process.pid}`;
+    const withFake = (args: string[]) =>
+      spawnSync([SKIFF, "--root", root, ...args], { env: { ...process.env, SKIFF_INIT: fake }, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+    try {
+      for (const cmd of ["create", "run"]) {
+        const r = withFake([cmd, "-b", b, id]);
+        expect({ cmd, code: r.exitCode === 0 }).toEqual({ cmd, code: false });
+        expect({ cmd, stderr: r.stderr.toString() }).toEqual({ cmd, stderr: "skiff: create container: skiff-init was killed by signal 11 (SIGSEGV) before the container was ready\n" });
+        expect(existsSync(join(root, id))).toBe(false);
+      }
+      // exec into a container made by the real skiff-init
+      expect(spawnSync([SKIFF, "--root", root, "run", "-d", "-b", b, id], { stdin: "ignore", stdout: "ignore", stderr: "ignore", timeout: 30_000 }).exitCode).toBe(0);
+      const e = withFake(["exec", id, "/bin/true"]);
+      expect(e.exitCode).not.toBe(0);
+      expect(e.stderr.toString()).toContain("exec: skiff-init was killed by signal 11 (SIGSEGV) before it started the process");
+    } finally {
+      spawnSync([SKIFF, "--root", root, "delete", "-f", id], { stdout: "ignore", stderr: "ignore" });
+    }
+  });
 });
