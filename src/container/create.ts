@@ -192,6 +192,9 @@ function createLocked(c: {
   if (spec.hooks?.startContainer?.length) init.goWith(JSON.stringify(hookState));
   else init.go();
   init.close();
+  // The parent stage leaves once the process is at exec.fifo (native/watch.c);
+  // wait for it, so that the process is our caller's by the time we return.
+  if (!opts.foreground && init.waitEnd() === false) logWarning("create container: skiff-init did not exit after the container was ready");
   return { state, paths: c.paths, init };
 }
 

@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import type { Subprocess } from "bun";
 import { HelperError } from "../errors";
 import type { Op } from "../plan/ops";
-import { exitOf, socketPair } from "../util/libc";
+import { exitOf, socketPair, waitGone } from "../util/libc";
 import { constants } from "node:os";
 
 export type InitMessage =
@@ -108,6 +108,11 @@ export class InitChannel {
     if (!end) return "ended and its status is unknown";
     if ("code" in end) return `exited with status ${end.code}`;
     return `was killed by signal ${end.signal} (${signalName(end.signal)})`;
+  }
+
+  /** Wait (a bounded while: never forever) until skiff-init has exited. */
+  waitEnd(timeoutMs = 10_000): boolean | undefined {
+    return waitGone(this.proc.pid, timeoutMs);
   }
 
   close(): void {

@@ -8,6 +8,9 @@ type Libc = {
   prctl(option: number, arg2: number, arg3: number, arg4: number, arg5: number): number;
   mkfifo(path: Pointer, mode: number): number;
   waitid(idtype: number, id: number, info: Pointer, options: number): number;
+  syscall(nr: number, a: number, b: number): number;
+  poll(fds: Pointer, nfds: number, timeout: number): number;
+  close(fd: number): number;
 };
 
 let libc: Libc | undefined;
@@ -23,6 +26,9 @@ function load(): { libc: Libc; ffi: typeof import("bun:ffi") } {
       prctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
       mkfifo: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
       waitid: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+      syscall: { args: [FFIType.i64, FFIType.i64, FFIType.i64], returns: FFIType.i64 },
+      poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+      close: { args: [FFIType.i32], returns: FFIType.i32 },
     });
     libc = lib.symbols as unknown as Libc;
   }
@@ -80,4 +86,23 @@ export function exitOf(pid: number): { code: number } | { signal: number } | und
   // ECHILD: someone reaped it already
   if (libc.waitid(P_PID, pid, ffi.ptr(info), WEXITED | WNOWAIT) !== 0 || info[4] !== pid) return undefined;
   return info[2] === CLD_EXITED ? { code: info[6]! } : { signal: info[6]! };
+}
+
+const SYS_pidfd_open = 434; // x86_64 and the asm-generic table alike
+const POLLIN = 1;
+
+/**
+ * Wait up to timeoutMs for a process to exit (a pidfd is readable then);
+ * true when it did, undefined when this kernel cannot tell (before 5.3).
+ */
+export function waitGone(pid: number, timeoutMs: number): boolean | undefined {
+  const { libc, ffi } = load();
+  const fd = Number(libc.syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return undefined;
+  try {
+    const pfd = new Int32Array([fd, POLLIN]); // struct pollfd { int fd; short events, revents; }
+    return libc.poll(ffi.ptr(pfd), 1, timeoutMs) === 1;
+  } finally {
+    libc.close(fd);
+  }
 }
