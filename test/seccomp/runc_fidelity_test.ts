@@ -287,7 +287,7 @@ describe.skipIf(skip("item 9: a process killed before exec"))("item 9: a contain
   });
 });
 
-describe.skipIf(skip("item 9: skiff-init itself killed"))("item 9: skiff-init killed before it reports: the signal, never \"without a reason\"", () => {
+describe.skipIf(skipWhy("item 9: skiff-init itself killed", needRoot()))("item 9: skiff-init killed before it reports: the signal, never \"without a reason\"", () => {
   // skiff only (runc's init is another program): a stand-in skiff-init that
   // dies by SIGSEGV before it reads its plan.
   test("create, run and exec name the signal", () => {
