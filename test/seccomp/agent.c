@@ -1,6 +1,6 @@
 /* A seccomp notify agent for tests.
  *
- *   agent SOCKET STATEFILE ERRNO [CONNECTIONS]
+ *   agent SOCKET STATEFILE ERRNO|continue [CONNECTIONS]
  *
  * Listens on SOCKET (AF_UNIX, SOCK_STREAM) and accepts CONNECTIONS (default
  * 1) connections, one per container process whose filter notifies (create,
@@ -8,7 +8,8 @@
  * (written to STATEFILE for the first, STATEFILE.K for the K-th after it)
  * with the listener fd in SCM_RIGHTS. Every notification on any fd gets the
  * same answer: ERRNO > 0 makes the syscall fail with that errno, 0 makes it
- * "succeed" (returns 0 without running it). Each answer is logged to
+ * "succeed" (returns 0 without running it), "continue" lets the kernel run
+ * it (SECCOMP_USER_NOTIF_FLAG_CONTINUE, as runc's test agent does). Each answer is logged to
  * STATEFILE.log as "NR". Exits when every connection came and every process
  * is gone. Prints "ready" on stdout once listening. */
 #define _GNU_SOURCE
@@ -83,8 +84,12 @@ static void answer(int fd, int errnum, FILE *log, const struct seccomp_notif_siz
 		return; /* ENOENT: the caller is gone already */
 	memset(resp, 0, sizes->seccomp_notif_resp);
 	resp->id = req->id;
-	resp->error = errnum ? -errnum : 0;
-	resp->val = 0;
+	if (errnum < 0) {
+		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	} else {
+		resp->error = errnum ? -errnum : 0;
+		resp->val = 0;
+	}
 	fprintf(log, "%d\n", req->data.nr);
 	fflush(log);
 	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0 && errno != ENOENT)
@@ -94,10 +99,10 @@ static void answer(int fd, int errnum, FILE *log, const struct seccomp_notif_siz
 int main(int argc, char **argv)
 {
 	if (argc != 4 && argc != 5) {
-		fprintf(stderr, "usage: agent SOCKET STATEFILE ERRNO [CONNECTIONS]\n");
+		fprintf(stderr, "usage: agent SOCKET STATEFILE ERRNO|continue [CONNECTIONS]\n");
 		return 2;
 	}
-	int errnum = atoi(argv[3]);
+	int errnum = strcmp(argv[3], "continue") == 0 ? -1 : atoi(argv[3]);
 	int want = argc == 5 ? atoi(argv[4]) : 1;
 	if (want < 1 || want > MAX_CONN) {
 		fprintf(stderr, "agent: CONNECTIONS from 1 to %d\n", MAX_CONN);

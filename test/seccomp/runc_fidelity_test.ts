@@ -317,3 +317,38 @@ describe.skipIf(skipWhy("item 9: skiff-init itself killed", needRoot()))("item 9
     }
   });
 });
+
+describe.skipIf(skip("notify on the runtime's own syscalls"))("SCMP_ACT_NOTIFY on the syscalls the runtime makes after the load (runc's \"important syscalls\")", () => {
+  // runc's seccomp-notify.bats: execve, openat, open, read, close notified,
+  // the agent lets each through (SECCOMP_USER_NOTIF_FLAG_CONTINUE); the
+  // runtime must not wait on the agent for one it makes itself.
+  for (const nnp of nnpBoth) {
+    test(`run /bin/true succeeds under both (noNewPrivileges ${nnp})`, async () => {
+      for (const rt of BOTH) {
+        const dir = tempDir(`skiff-sc-imp-${rt}-`);
+        const sock = join(dir, "agent.sock"), stateFile = join(dir, "state.json");
+        const agent = spawn([buildAgent(), sock, stateFile, "continue", "1"], { stdout: "pipe", stderr: "pipe" });
+        expect(new TextDecoder().decode((await agent.stdout.getReader().read()).value)).toContain("ready");
+        const b = makeBundle({
+          args: ["/bin/true"],
+          mutate: (s) => {
+            s.process!.noNewPrivileges = nnp;
+            s.linux!.seccomp = {
+              defaultAction: "SCMP_ACT_ALLOW",
+              listenerPath: sock,
+              architectures: ["SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_X86_64"],
+              syscalls: [{ names: ["execve", "openat", "open", "read", "close"], action: "SCMP_ACT_NOTIFY" }],
+            };
+          },
+        });
+        const r = await runIn(rt, b);
+        const timer = setTimeout(() => agent.kill("SIGKILL"), 10_000);
+        await agent.exited;
+        clearTimeout(timer);
+        expect({ rt, code: r.code, stderr: r.stderr }).toEqual({ rt, code: 0, stderr: "" });
+        // the agent saw the process's execve at least
+        expect(readFileSync(`${stateFile}.log`, "utf8").trim().split("\n")).toContain("59");
+      }
+    });
+  }
+});
