@@ -65,6 +65,15 @@ unsigned long mount_locked_flags(int fd);
 int clone_tree(int dirfd, const char *path, int recursive); /* open_tree(OPEN_TREE_CLONE), "" = dirfd itself */
 int move_tree_onto(int tree, int target);
 
+/* watch.c: the parent stage watches the first process until exec.fifo */
+#include <stdint.h>
+#include <sys/types.h>
+int watch_prepare(struct err *e);  /* before clone, when there is an exec.fifo */
+void watch_after_clone(int child);
+void watch_at(uint32_t index);     /* the child runs op index */
+void watch_release(void);          /* the child reached exec.fifo */
+int watch_child(pid_t child);      /* parent: 0 when released; -1 when it died (reported) */
+
 /* ops_tree.c */
 void idmap_parent_done(void);
 
@@ -78,6 +87,7 @@ int sync_read_payload(char **out);
 #include <sys/types.h>
 extern int tty_relay_fd; /* parent stage's end, set only for a foreground terminal */
 void tty_after_clone(int child); /* each side closes the other's end */
+void seccomp_after_clone(int child); /* the parent stage lets go of the seccomp listener */
 void tty_relay(pid_t child) __attribute__((noreturn));
 
 #define DECLARE_OP(UP, name) int op_##name(const struct op *, struct err *);

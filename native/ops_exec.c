@@ -1,6 +1,7 @@
 /* The last steps: cwd, finding the program, fds, the start handshake over
  * exec.fifo, the hooks run in the container, and execve. */
 #include "init.h"
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -88,6 +89,8 @@ int op_close_fds(const struct op *o, struct err *e)
 int op_wait_fifo(const struct op *o, struct err *e)
 {
 	(void)o;
+	/* skiff has heard "ready": the parent stage may go (watch.c). */
+	watch_release();
 	/* Blocks until `skiff start` opens the fifo for reading. Reopened
 	 * through the host's procfs: the container's /proc/self/fd could be a
 	 * link to any file, and we would start without `start`. */
@@ -197,15 +200,21 @@ int op_hook(const struct op *o, struct err *e)
 			kill(-pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			close(out[0]);
-			return fail(e, 0, "run %s hook %s: timed out after %llds", kind, path, (long long)HOOK_TIMEOUT(o));
+			return fail(e, 0, "error running hook: %s hook %s: timed out after %llds", kind, path, (long long)HOOK_TIMEOUT(o));
 		}
 	}
 	close(out[0]);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		const char *why = last_line(tail);
-		return fail(e, 0, "run %s hook %s: exit status %d%s%s", kind, path,
-			    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), *why ? ": " : "", why);
+	/* "error running hook" and the signal's name, as runc says it (a hook
+	 * killed by the container's seccomp filter: "signal: bad system call"). */
+	const char *why = last_line(tail);
+	if (WIFSIGNALED(st)) {
+		char sig[64];
+		snprintf(sig, sizeof sig, "%s", strsignal(WTERMSIG(st)));
+		sig[0] = (char)tolower((unsigned char)sig[0]);
+		return fail(e, 0, "error running hook: %s hook %s: signal: %s%s%s", kind, path, sig, *why ? ": " : "", why);
 	}
+	if (WEXITSTATUS(st) != 0)
+		return fail(e, 0, "error running hook: %s hook %s: exit status %d%s%s", kind, path, WEXITSTATUS(st), *why ? ": " : "", why);
 	return 0;
 }
 

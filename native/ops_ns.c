@@ -115,10 +115,14 @@ static long clone_into(uint64_t flags, struct err *e)
 
 int op_clone(const struct op *o, struct err *e)
 {
+	if (watch_prepare(e) < 0)
+		return -1;
 	long pid = clone_into((uint64_t)CLONE_FLAGS(o), e);
 	if (pid < 0)
 		return -1;
 	tty_after_clone(pid == 0);
+	seccomp_after_clone(pid == 0);
+	watch_after_clone(pid == 0);
 	if (pid == 0) {
 		/* Wait until skiff has written id maps and joined the cgroup. */
 		if (sync_wait_go() < 0)
@@ -126,8 +130,11 @@ int op_clone(const struct op *o, struct err *e)
 		return 0;
 	}
 	sync_send("pid %ld", pid);
-	close(g.sync_fd);
 	idmap_parent_done();
+	/* A first process that dies before it is ready: say how (watch.c). */
+	if (watch_child((pid_t)pid) < 0)
+		_exit(1);
+	close(g.sync_fd);
 	if (CLONE_WAIT(o))
 		wait_and_exit((pid_t)pid, (int)CLONE_SUBREAPER(o));
 	_exit(0);

@@ -21,9 +21,23 @@
 static int listener_fd = -1;   /* connected to listenerPath */
 static char *listener_state;  /* container process state JSON, from skiff */
 
+/* skiff wants the pid as the host sees it: it sends the state at the point. */
+static int take_state(const char *point)
+{
+	sync_send("point %s", point);
+	if (sync_wait_go() < 0 || sync_read_payload(&listener_state) < 0)
+		_exit(1); /* skiff gave up on us and cleans up */
+	return 0;
+}
+
+/* Connect (path), take the state (point), or both. exec connects in the
+ * parent stage, before it joins the container's mount namespace, and takes
+ * the state in the child, once the pid is known. */
 int op_seccomp_listener(const struct op *o, struct err *e)
 {
-	const char *path = SECCOMP_LISTENER_PATH(o);
+	const char *path = SECCOMP_LISTENER_PATH(o), *point = SECCOMP_LISTENER_POINT(o);
+	if (!*path)
+		return *point ? take_state(point) : 0;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof sa.sun_path)
 		return fail(e, ENAMETOOLONG, "connect to seccomp listener %s", path);
@@ -37,11 +51,16 @@ int op_seccomp_listener(const struct op *o, struct err *e)
 		return fail(e, err, "connect to seccomp listener %s", path);
 	}
 	listener_fd = fd;
-	/* skiff knows the pid as the host sees it: it sends the state. */
-	sync_send("point %s", SECCOMP_LISTENER_POINT(o));
-	if (sync_wait_go() < 0 || sync_read_payload(&listener_state) < 0)
-		_exit(1); /* skiff gave up on us and cleans up */
-	return 0;
+	return *point ? take_state(point) : 0;
+}
+
+void seccomp_after_clone(int child)
+{
+	/* Only the container process sends on it: the agent may read to EOF. */
+	if (!child && listener_fd >= 0) {
+		close(listener_fd);
+		listener_fd = -1;
+	}
 }
 
 static int hexval(char c)

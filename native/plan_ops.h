@@ -364,7 +364,7 @@
 #define SECCOMP_NINTS 1
 #define SECCOMP_NSTRS 1
 
-/* connect to the seccomp listenerPath while the host is visible; report point and take the container process state */
+/* connect to the seccomp listenerPath while the host is visible (path not empty); report point and take the container process state (point not empty) */
 #define OP_SECCOMP_LISTENER 44
 #define SECCOMP_LISTENER_PATH(o) ((o)->s[0])
 #define SECCOMP_LISTENER_PATH_IDX 0

@@ -119,6 +119,7 @@ int main(int argc, char **argv)
 			report(k, &e);
 			return 1;
 		}
+		watch_at(k);
 		if (ops[k].code == OP_EXEC)
 			signal(SIGPIPE, SIG_DFL);
 		if (fn(&ops[k], &e) < 0) {

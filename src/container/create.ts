@@ -142,7 +142,7 @@ function createLocked(c: {
 
   for (;;) {
     const msg = init.next();
-    if (msg.kind === "eof") throw new HelperError("create container: skiff-init exited without a reason");
+    if (msg.kind === "eof") throw new HelperError(`create container: skiff-init ${init.describeEnd()} before the container was ready`);
     if (msg.kind === "error") throw initError(msg, ops);
     if (msg.kind === "pid") {
       logPhase(`container process ${msg.pid} cloned`);
@@ -194,6 +194,9 @@ function createLocked(c: {
   if (spec.hooks?.startContainer?.length) init.goWith(JSON.stringify(hookState));
   else init.go();
   init.close();
+  // The parent stage leaves once the process is at exec.fifo (native/watch.c);
+  // wait for it, so that the process is our caller's by the time we return.
+  if (!opts.foreground && init.waitEnd() === false) logWarning("create container: skiff-init did not exit after the container was ready");
   return { state, paths: c.paths, init };
 }
 

@@ -15,7 +15,8 @@ import { killAndWait } from "./kill_wait";
 import { execProcess, type ExecOverrides } from "./process_json";
 import { deriveStatus, processStartTime, readState } from "./state";
 import { checkTerminal } from "./terminal";
-import { seccompPlan, type SeccompPlan } from "../seccomp/plan";
+import { SECCOMP_LISTENER_POINT, execListenerState, seccompPlan, type SeccompPlan } from "../seccomp/plan";
+import { SPEC_VERSION } from "../config/types";
 import type { Seccomp } from "../seccomp/compile";
 
 export interface ExecOptions extends ExecOverrides {
@@ -84,7 +85,7 @@ export function execContainer(opts: ExecOptions): Execed {
       if (msg.kind === "error") throw initError(msg, ops, { prefix: "exec failed: " });
       if (msg.kind === "eof") {
         // The socket closes at execve: the process runs.
-        if (!pid) throw new HelperError("exec: skiff-init exited without a reason");
+        if (!pid) throw new HelperError(`exec: skiff-init ${init.describeEnd()} before it started the process`);
         break;
       }
       if (msg.kind === "pid") {
@@ -96,6 +97,13 @@ export function execContainer(opts: ExecOptions): Execed {
         // nothing run (runc's process does not get to run either).
         if (opts.pidFile) pidFileWritten = writePidFile(opts.pidFile, pid);
         init.go();
+        continue;
+      }
+      if (msg.name === SECCOMP_LISTENER_POINT) {
+        // seccomp notify: the process's state goes to the agent with its listener fd.
+        const metadata = (state.config.linux?.seccomp as Seccomp | undefined)?.listenerMetadata;
+        const container = { ociVersion: state.config.ociVersion, id: state.id, pid: state.pid, bundle: state.bundle, annotations: state.annotations };
+        init.goWith(execListenerState({ ociVersion: SPEC_VERSION, pid, metadata, container }));
         continue;
       }
       throw new HelperError(`exec: unexpected point ${msg.name} from skiff-init`);
@@ -182,11 +190,7 @@ export function execCgroups(rec: CgroupRecord, specs: readonly string[]): Map<st
 /** The container's filter applies to exec'd processes as well. */
 function containerSeccomp(profile: unknown): SeccompPlan | undefined {
   if (!profile) return undefined;
-  const plan = seccompPlan(profile as Seccomp);
-  // The listener wants the process's pid before it exists (the parent stage
-  // connects while the host's paths are in view, then clones).
-  if (plan.listener) throw new StateError("exec: seccomp notify (listenerPath) is not supported for exec yet");
-  return plan;
+  return seccompPlan(profile as Seccomp);
 }
 
 function hierarchyOf(rec: CgroupRecord, controller: string, spec: string): string {

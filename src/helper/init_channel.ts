@@ -7,9 +7,10 @@ import { dirname, join } from "node:path";
 import type { Subprocess } from "bun";
 import { HelperError, describeErrno } from "../errors";
 import type { Op } from "../plan/ops";
-import { socketPair } from "../util/libc";
+import { exitOf, socketPair, waitGone } from "../util/libc";
 import { logPhase } from "../util/log";
 import { sealedCopy } from "./sealed_binary";
+import { constants } from "node:os";
 
 export type InitMessage =
   | { kind: "pid"; pid: number }
@@ -76,7 +77,12 @@ export class InitChannel {
   }
 
   private write(bytes: Uint8Array): void {
-    for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at);
+    try {
+      for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at);
+    } catch (e) {
+      // skiff-init is gone: the next read ends, and describeEnd says how.
+      if (!gone(e)) throw e;
+    }
   }
 
   /** Let skiff-init go on past the point it reported. */
@@ -108,11 +114,28 @@ export class InitChannel {
         n = readSync(this.fd, buf);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "EINTR" || (e as NodeJS.ErrnoException).code === "EAGAIN") continue;
+        if (gone(e)) return { kind: "eof" }; // it died with our bytes unread
         throw e;
       }
       if (n === 0) return { kind: "eof" };
       this.buffered += buf.subarray(0, n).toString();
     }
+  }
+
+  /**
+   * Why skiff-init ended, for when the socket closed before it said: its
+   * exit status or the signal that killed it (never "without a reason").
+   */
+  describeEnd(): string {
+    const end = exitOf(this.proc.pid);
+    if (!end) return "ended and its status is unknown";
+    if ("code" in end) return `exited with status ${end.code}`;
+    return `was killed by signal ${end.signal} (${signalName(end.signal)})`;
+  }
+
+  /** Wait (a bounded while: never forever) until skiff-init has exited. */
+  waitEnd(timeoutMs = 10_000): boolean | undefined {
+    return waitGone(this.proc.pid, timeoutMs);
   }
 
   close(): void {
@@ -143,4 +166,13 @@ export function parseMessage(line: string): InitMessage {
 export function initError(msg: { index: number; message: string; cause: string }, ops: readonly Op[], opts: { prefix?: string } = {}): HelperError {
   const origin = ops[msg.index]?.origin;
   return new HelperError(`${opts.prefix ?? ""}${msg.message}${origin ? ` (from ${origin})` : ""}${msg.cause ? `: ${msg.cause}` : ""}`);
+}
+
+function signalName(n: number): string {
+  return Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
+}
+
+function gone(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === "EPIPE" || code === "ECONNRESET";
 }

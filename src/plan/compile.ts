@@ -145,8 +145,11 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   const startHooks = hooks.startContainer ?? [];
   ops.push({ op: "wait_go", point: "ready", payload: startHooks.length ? 1 : 0, origin: "" });
   ops.push({ op: "wait_fifo", origin: "" });
+  // startContainer hooks run under the container's filter, as runc's: with
+  // no_new_privs its late load comes before them (else it came before identity).
+  if (seccomp && proc.noNewPrivileges) ops.push(seccomp.load);
   startHooks.forEach((h, index) => ops.push(hookOp(h, { kind: "startContainer", index })));
-  ops.push(...execPlan(proc, { seccomp }));
+  ops.push(...execPlan(proc, { seccomp: undefined }));
   return ops;
 }
 

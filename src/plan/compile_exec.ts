@@ -61,6 +61,7 @@ export function compileExecPlan(proc: Process, opts: ExecPlanOptions): Op[] {
   // Before any namespace is joined: these paths are the host's.
   if (proc.terminal) ops.push(consoleSocketOp(opts.consoleSocket));
   if (opts.cgroups) ops.push(cgroupOpenOp(opts.cgroups));
+  if (opts.seccomp?.execListener) ops.push(opts.seccomp.execListener.connect);
 
   // Everything processAttributePlan makes is inherited by the clone; the
   // final cpu affinity comes after the cgroup join, in the child.
@@ -77,6 +78,8 @@ export function compileExecPlan(proc: Process, opts: ExecPlanOptions): Op[] {
   if (opts.cgroups) ops.push({ op: "join_cgroup", origin: "--cgroup" });
   ops.push({ op: "setsid", origin: "" });
   if (!opts.noNewKeyring) ops.push({ op: "session_keyring", name: `_ses.${opts.id}`, origin: "--no-new-keyring" });
+  // seccomp notify: skiff answers with the state the agent gets with the fd.
+  if (opts.seccomp?.execListener) ops.push(opts.seccomp.execListener.state);
   // The pty from the container's devpts (/dev/ptmx after the mount
   // namespace was joined), before the user switch, as runc's setns init.
   if (proc.terminal) ops.push(terminalOp(proc, { console: false }));

@@ -62,7 +62,7 @@ export const OPS = [
   { code: 47, name: "own_id_maps", ints: [], strs: ["uid_map", "gid_map"], doc: "unprivileged: the new user namespace's process writes its own maps (setgroups denied first)" },
   { code: 46, name: "cgroup_open", ints: [], strs: ["v2", "tasks"], doc: "before any namespace is joined: open the cgroup v2 directory for clone3 and the v1 tasks files for join_cgroup" },
   { code: 43, name: "seccomp", ints: ["flags"], strs: ["program"], doc: "seccomp(SECCOMP_SET_MODE_FILTER, flags) with a BPF program (hex); with NEW_LISTENER send the fd to the listener" },
-  { code: 44, name: "seccomp_listener", ints: [], strs: ["path", "point"], doc: "connect to the seccomp listenerPath while the host is visible; report point and take the container process state" },
+  { code: 44, name: "seccomp_listener", ints: [], strs: ["path", "point"], doc: "connect to the seccomp listenerPath while the host is visible (path not empty); report point and take the container process state (point not empty)" },
   // terminals (owner: native/ops_tty.c)
   { code: 60, name: "console_socket", ints: ["relay"], strs: ["path"], doc: "before clone: connect to --console-socket, or (relay) make a socketpair so the parent stage gets the pty master and relays it" },
   { code: 61, name: "terminal", ints: ["height", "width", "uid", "console"], strs: [], doc: "pty from the container's /dev/ptmx (peer by TIOCGPTPEER): size, /dev/console bind, master sent, slave as stdio and controlling tty" },

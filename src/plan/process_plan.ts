@@ -55,7 +55,7 @@ export function credentialsPlan(proc: Process, opts: CredentialOptions): Op[] {
   return ops;
 }
 
-/** The very end: the late seccomp load (with no_new_privs) and execve. */
+/** The very end: the late seccomp load (with no_new_privs; create loads it itself, before startContainer hooks) and execve. */
 export function execPlan(proc: Process, opts: { seccomp?: SeccompPlan }): Op[] {
   const ops: Op[] = [];
   if (opts.seccomp && proc.noNewPrivileges) ops.push(opts.seccomp.load);

@@ -7,8 +7,9 @@
 //            a binary search over intervals of syscall numbers that share one
 //            outcome (adjacent syscalls with the same action merge), each leaf
 //            a `ret` or, for syscalls with argument rules, the rule checks
-//            (rules ORed in order, the comparisons of one rule ANDed) and then
-//            the syscall's fallback (its unconditional action, or the default).
+//            (rules ORed in order, the comparisons of one rule ANDed unless
+//            two test the same argument: then ORed, as runc) and then the
+//            syscall's fallback (its unconditional action, or the default).
 // Conditional jumps have 8-bit offsets: a far target gets a BPF_JA trampoline.
 import { SpecError, type SpecIssue } from "../errors";
 import { ARCHES, X32_SYSCALL_BIT, nativeArch, type ArchDef } from "./arch";
@@ -332,12 +333,30 @@ function emitTree(asm: Assembler, ivs: Interval[], def: number, bits: 32 | 64): 
   gen(0, ivs.length);
 }
 
+/**
+ * The conditions of one rule as alternatives, each list ANDed. Conditions on
+ * different arguments are ANDed; but when two of them test the same
+ * argument, runc (libcontainer/seccomp) adds every condition of the rule as
+ * a rule of its own, so the rule matches when any one of them holds, those
+ * on other arguments included. Profiles rely on it ("pid 100 or pid 9001").
+ */
+export function ruleConditions(args: readonly SeccompArg[]): SeccompArg[][] {
+  const indexes = new Set(args.map((a) => a.index));
+  return indexes.size === args.length ? [[...args]] : args.map((a) => [a]);
+}
+
 /** The rules that apply to one architecture, keyed by syscall number (bias included). */
 function rulesFor(profile: Seccomp, arch: ArchDef, known: Set<string>): Map<number, SyscallRules> {
   const def = actionValue(profile.defaultAction, profile.defaultErrnoRet);
   const out = new Map<number, SyscallRules>();
   for (const sc of profile.syscalls ?? []) {
     const ret = actionValue(sc.action, sc.errnoRet);
+    // As runc: a rule with the default's action changes nothing and is
+    // skipped, so it cannot shadow a later rule for the same syscall.
+    if (ret === def) {
+      for (const name of sc.names) if (arch.table![name] !== undefined) known.add(name);
+      continue;
+    }
     for (const name of sc.names) {
       const n = arch.table![name];
       if (n === undefined) continue;
@@ -345,7 +364,7 @@ function rulesFor(profile: Seccomp, arch: ArchDef, known: Set<string>): Map<numb
       const nr = n + (arch.bias ?? 0);
       let r = out.get(nr);
       if (!r) out.set(nr, (r = { conds: [] }));
-      if (sc.args?.length) r.conds.push({ args: sc.args, ret });
+      if (sc.args?.length) r.conds.push(...ruleConditions(sc.args).map((args) => ({ args, ret })));
       else if (r.uncond === undefined) r.uncond = ret;
     }
   }
@@ -378,13 +397,19 @@ export function compileSeccomp(profile: Seccomp, opts: CompileSeccompOptions = {
   } else if (profile.defaultAction === "SCMP_ACT_NOTIFY") {
     issues.push({ pointer: `${at}/defaultAction`, message: "SCMP_ACT_NOTIFY cannot be the default action" });
   }
-  const archNames = profile.architectures?.length ? profile.architectures : [opts.native ?? nativeArch()];
-  archNames.forEach((name, i) => {
+  // As runc (libseccomp): the filter always holds the host's architecture,
+  // and the listed ones are added to it. Without it, skiff-init itself would
+  // be killed by the filter it loads ("architectures": ["SCMP_ARCH_X86"]).
+  const listed = profile.architectures ?? [];
+  const native = opts.native ?? nativeArch();
+  const archNames = [...new Set([native, ...listed])];
+  const checkArch = (name: string, pointer: string, whose: string) => {
     const def = ARCHES[name];
-    const pointer = profile.architectures?.length ? `${at}/architectures/${i}` : `${at}/architectures`;
-    if (!def) issues.push({ pointer, message: `unknown seccomp architecture ${JSON.stringify(name)}` });
-    else if (!def.table) issues.push({ pointer, message: `seccomp architecture ${name} is not supported by skiff (no syscall table)` });
-  });
+    if (!def) issues.push({ pointer, message: `unknown seccomp architecture ${JSON.stringify(name)}${whose}` });
+    else if (!def.table) issues.push({ pointer, message: `seccomp architecture ${name}${whose} is not supported by skiff (no syscall table)` });
+  };
+  if (!listed.includes(native)) checkArch(native, `${at}/architectures`, " (this host's)");
+  listed.forEach((name, i) => checkArch(name, `${at}/architectures/${i}`, ""));
   let flags = 0;
   (profile.flags ?? []).forEach((f, i) => {
     const v = SECCOMP_FLAGS[f];
@@ -396,7 +421,15 @@ export function compileSeccomp(profile: Seccomp, opts: CompileSeccompOptions = {
   let notify = false;
   (profile.syscalls ?? []).forEach((sc, i) => {
     if (!actions.has(sc.action)) issues.push({ pointer: `${at}/syscalls/${i}/action`, message: `unknown seccomp action ${JSON.stringify(sc.action)}` });
-    if (sc.action === "SCMP_ACT_NOTIFY") notify = true;
+    if (sc.action === "SCMP_ACT_NOTIFY") {
+      notify = true;
+      // skiff-init writes to skiff after the filter is loaded (the ready
+      // point): a write waiting on the agent would never get there. runc
+      // refuses it for the same reason.
+      (sc.names ?? []).forEach((name, j) => {
+        if (name === "write") issues.push({ pointer: `${at}/syscalls/${i}/names/${j}`, message: "SCMP_ACT_NOTIFY cannot be used for the write syscall" });
+      });
+    }
     if (!sc.names?.length) issues.push({ pointer: `${at}/syscalls/${i}/names`, message: "at least one name is required" });
     (sc.args ?? []).forEach((a, j) => {
       if (!operators.has(a.op)) issues.push({ pointer: `${at}/syscalls/${i}/args/${j}/op`, message: `unknown seccomp operator ${JSON.stringify(a.op)}` });
@@ -433,7 +466,10 @@ export function compileSeccomp(profile: Seccomp, opts: CompileSeccompOptions = {
     const names = groups.get(s.audit)!;
     const tree = (name: string, lo: number) => {
       const arch = ARCHES[name]!;
-      const enosysAbove = ALLOWING_DEFAULTS.has(profile.defaultAction) ? undefined : newestNamed(profile, arch);
+      // runc's stub covers the listed architectures only: the implicit
+      // native one (and every one, when none is listed) gets the default.
+      const stub = listed.includes(name) && !ALLOWING_DEFAULTS.has(profile.defaultAction);
+      const enosysAbove = stub ? newestNamed(profile, arch) : undefined;
       emitTree(asm, intervals(rulesFor(profile, arch, known), def, lo, enosysAbove), def, arch.bits);
     };
     const has64 = names.includes("SCMP_ARCH_X86_64"), has32 = names.includes("SCMP_ARCH_X32");

@@ -6,6 +6,9 @@ import { actionValue, compileSeccomp, SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FL
 import { SpecError } from "../errors";
 import { defaultProfile } from "../../test/seccomp/profile";
 import { compilePlan, type HostFacts } from "../plan/compile";
+import { compileExecPlan } from "../plan/compile_exec";
+import type { Op } from "../plan/ops";
+import { seccompPlan } from "./plan";
 import { defaultConfig } from "../config/default_config";
 
 const AUDIT_X86_64 = ARCHES.SCMP_ARCH_X86_64!.audit;
@@ -33,19 +36,28 @@ function argHolds(a: SeccompArg, v: bigint, bits: 32 | 64): boolean {
   throw new Error(a.op);
 }
 
-/** First matching rule with args, else the first rule without, else the default. */
+/**
+ * Rules with the default's action are skipped; then the first matching rule
+ * with args (its args ANDed, or ORed when two test the same argument), else
+ * the first rule without, else the default.
+ */
 function expected(p: Seccomp, arch: string, name: string, args: bigint[]): number {
   const bits = ARCHES[arch]!.bits;
+  const def = actionValue(p.defaultAction, p.defaultErrnoRet);
   let uncond: number | undefined;
   for (const sc of p.syscalls ?? []) {
     if (!sc.names.includes(name)) continue;
+    const ret = actionValue(sc.action, sc.errnoRet);
+    if (ret === def) continue;
     if (!sc.args?.length) {
-      uncond ??= actionValue(sc.action, sc.errnoRet);
+      uncond ??= ret;
       continue;
     }
-    if (sc.args.every((a) => argHolds(a, args[a.index] ?? 0n, bits))) return actionValue(sc.action, sc.errnoRet);
+    const holds = (a: SeccompArg) => argHolds(a, args[a.index] ?? 0n, bits);
+    const repeated = new Set(sc.args.map((a) => a.index)).size < sc.args.length;
+    if (repeated ? sc.args.some(holds) : sc.args.every(holds)) return ret;
   }
-  return uncond ?? actionValue(p.defaultAction, p.defaultErrnoRet);
+  return uncond ?? def;
 }
 
 function run(prog: Insn[], arch: string, n: number, args: bigint[] = []) {
@@ -164,12 +176,13 @@ describe("architectures", () => {
     expect(runFilter(program, { nr: 39, arch: AUDIT_I386 }).ret).toBe(KILL_THREAD);
     expect(runFilter(program, { nr: X32_SYSCALL_BIT + 39, arch: AUDIT_X86_64 }).ret).toBe(KILL_THREAD);
     expect(runFilter(program, { nr: 83, arch: AUDIT_X86_64 }).ret).toBe(EPERM_RET);
-    const x32only = compileSeccomp({ ...p, architectures: ["SCMP_ARCH_X32"] }).program;
+    // On an aarch64 host: x32 and aarch64 only.
+    const x32only = compileSeccomp({ ...p, architectures: ["SCMP_ARCH_X32"] }, { native: "SCMP_ARCH_AARCH64" }).program;
     expect(runFilter(x32only, { nr: 83, arch: AUDIT_X86_64 }).ret).toBe(KILL_THREAD);
     expect(runFilter(x32only, { nr: X32_SYSCALL_BIT + 83, arch: AUDIT_X86_64 }).ret).toBe(EPERM_RET);
   });
   test("aarch64 with arm", () => {
-    const { program } = compileSeccomp({ ...p, architectures: ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"] });
+    const { program } = compileSeccomp({ ...p, architectures: ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"] }, { native: "SCMP_ARCH_AARCH64" });
     // aarch64 has no mkdir (asm-generic): skipped there, mkdirat is 34
     expect(ARCHES.SCMP_ARCH_AARCH64!.table!.mkdir).toBeUndefined();
     expect(runFilter(program, { nr: 34, arch: AUDIT_AARCH64 }).ret).toBe(EPERM_RET);
@@ -182,6 +195,22 @@ describe("architectures", () => {
     const { program } = compileSeccomp({ ...p, architectures: [] }, { native: "SCMP_ARCH_AARCH64" });
     expect(runFilter(program, { nr: 34, arch: AUDIT_AARCH64 }).ret).toBe(EPERM_RET);
     expect(runFilter(program, { nr: 34, arch: AUDIT_X86_64 }).ret).toBe(KILL_THREAD);
+  });
+  test("the native architecture is always in the filter, with the rules, as runc's (libseccomp's) is", () => {
+    // runc's own test profile lists x86 and x32 but not x86_64: on an
+    // x86_64 host the process must still run, and the rules apply to it.
+    const { program } = compileSeccomp({ ...p, architectures: ["SCMP_ARCH_X86", "SCMP_ARCH_X32"] }, { native: "SCMP_ARCH_X86_64" });
+    for (const arch of ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]) {
+      expect(run(program, arch, nr(arch, "mkdir")).ret).toBe(EPERM_RET);
+      expect(run(program, arch, nr(arch, "getpid")).ret).toBe(ALLOW);
+    }
+    expect(runFilter(program, { nr: 34, arch: AUDIT_AARCH64 }).ret).toBe(KILL_THREAD);
+    // listed twice (native and in the list) is one section
+    const once = compileSeccomp({ ...p, architectures: ["SCMP_ARCH_X86_64"] }, { native: "SCMP_ARCH_X86_64" }).program;
+    expect(compileSeccomp({ ...p, architectures: [] }, { native: "SCMP_ARCH_X86_64" }).program).toEqual(once);
+  });
+  test("a host architecture skiff has no table for is an error naming it", () => {
+    expect(() => compileSeccomp({ ...p, architectures: ["SCMP_ARCH_X86_64"] }, { native: "SCMP_ARCH_RISCV64" })).toThrow(/SCMP_ARCH_RISCV64 \(this host's\) is not supported/);
   });
   test("an unknown architecture is an error naming its pointer", () => {
     let err: unknown;
@@ -196,6 +225,67 @@ describe("architectures", () => {
     expect(issues[0]!.message).toContain("SCMP_ARCH_Z80");
     expect(issues[1]!.pointer).toBe("/linux/seccomp/architectures/2");
     expect((err as Error).message).toContain("/linux/seccomp/architectures/1");
+  });
+});
+
+describe("conditions on the same argument are alternatives (runc splits the rule)", () => {
+  const X = "SCMP_ARCH_X86_64";
+  const readv = nr(X, "process_vm_readv"), kcmp = nr(X, "kcmp");
+  const p: Seccomp = {
+    defaultAction: "SCMP_ACT_ALLOW",
+    architectures: [X],
+    syscalls: [
+      // runc's seccomp_syscall_test1: "pid 100 or pid 9001"
+      { names: ["process_vm_readv"], action: "SCMP_ACT_ERRNO", errnoRet: 22, args: [{ index: 0, value: 100, op: "SCMP_CMP_EQ" }, { index: 0, value: 9001, op: "SCMP_CMP_EQ" }] },
+      // a repeated index makes every condition its own rule, arg 1's too
+      { names: ["kcmp"], action: "SCMP_ACT_ERRNO", errnoRet: 55, args: [{ index: 0, value: 1, op: "SCMP_CMP_EQ" }, { index: 0, value: 2, op: "SCMP_CMP_EQ" }, { index: 1, value: 7, op: "SCMP_CMP_EQ" }] },
+      // different arguments only: ANDed
+      { names: ["socket"], action: "SCMP_ACT_ERRNO", errnoRet: 97, args: [{ index: 0, value: 1, op: "SCMP_CMP_EQ" }, { index: 1, value: 2, op: "SCMP_CMP_EQ" }] },
+    ],
+  };
+  const { program } = compileSeccomp(p);
+  const ret = (n: number, args: bigint[]) => run(program, X, n, args).ret;
+  test("either value matches", () => {
+    expect(ret(readv, [100n])).toBe(0x00050016);
+    expect(ret(readv, [9001n])).toBe(0x00050016);
+    expect(ret(readv, [5n])).toBe(ALLOW);
+  });
+  test("with a repeated index, a condition on another argument alone is enough", () => {
+    expect(ret(kcmp, [1n, 0n])).toBe(0x00050037);
+    expect(ret(kcmp, [2n, 0n])).toBe(0x00050037);
+    expect(ret(kcmp, [3n, 7n])).toBe(0x00050037);
+    expect(ret(kcmp, [3n, 8n])).toBe(ALLOW);
+  });
+  test("without one, conditions stay ANDed", () => {
+    const s = nr(X, "socket");
+    expect(ret(s, [1n, 2n])).toBe(0x00050061);
+    expect(ret(s, [1n, 3n])).toBe(ALLOW);
+    expect(ret(s, [0n, 2n])).toBe(ALLOW);
+  });
+  test("the reference model agrees on many values", () => {
+    for (const name of ["process_vm_readv", "kcmp", "socket"]) {
+      for (const a0 of [0n, 1n, 2n, 3n, 100n, 9001n]) {
+        for (const a1 of [0n, 2n, 7n]) {
+          expect(ret(nr(X, name), [a0, a1])).toBe(expected(p, X, name, [a0, a1]));
+        }
+      }
+    }
+  });
+  test("a rule with the default's action is skipped: it does not shadow a later rule", () => {
+    const q: Seccomp = {
+      defaultAction: "SCMP_ACT_ALLOW",
+      architectures: [X],
+      syscalls: [
+        { names: ["mkdir"], action: "SCMP_ACT_ALLOW" },
+        { names: ["mkdir"], action: "SCMP_ACT_ERRNO" },
+        { names: ["kcmp"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: 1, op: "SCMP_CMP_EQ" }] },
+        { names: ["kcmp"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 1, op: "SCMP_CMP_EQ" }] },
+      ],
+    };
+    const c = compileSeccomp(q);
+    expect(c.unknown).toEqual([]);
+    expect(run(c.program, X, nr(X, "mkdir")).ret).toBe(EPERM_RET);
+    expect(run(c.program, X, kcmp, [1n]).ret).toBe(EPERM_RET);
   });
 });
 
@@ -216,6 +306,10 @@ describe("flags and checks", () => {
   test("notify needs a listener; notify is not a default action", () => {
     expect(() => compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }] })).toThrow(/listenerPath/);
     expect(() => compileSeccomp({ defaultAction: "SCMP_ACT_NOTIFY", listenerPath: "/l" })).toThrow(/default action/);
+    // skiff-init writes to skiff after the load; runc refuses it too
+    expect(() => compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/l", syscalls: [{ names: ["read", "write"], action: "SCMP_ACT_NOTIFY" }] })).toThrow(
+      "/linux/seccomp/syscalls/0/names/1: SCMP_ACT_NOTIFY cannot be used for the write syscall",
+    );
     expect(() => compileSeccomp({ defaultAction: "SCMP_ACT_FOO" })).toThrow(/defaultAction/);
     expect(() => compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["read"], action: "SCMP_ACT_ERRNO", args: [{ index: 6, value: 1, op: "SCMP_CMP_EQ" }] }] })).toThrow(/args\/0\/index/);
   });
@@ -294,9 +388,10 @@ test("a generated profile of 360 syscalls with alternating actions and arg rules
 describe("plan", () => {
   const HOST: HostFacts = { sourceKind: () => "dir", cgroup: { unified: true, cgroupNs: false, hierarchies: [] } };
   const OPTS = { id: "c1", rootfs: "/b/rootfs", bundle: "/b", fifo: "/run/skiff/c1/exec.fifo", host: HOST };
-  const order = (nnp: boolean, notify: boolean) => {
+  const order = (nnp: boolean, notify: boolean, hooks = false) => {
     const spec = defaultConfig({ rootless: false });
     spec.process!.noNewPrivileges = nnp;
+    if (hooks) spec.hooks = { startContainer: [{ path: "/bin/true" }] };
     spec.linux!.seccomp = {
       defaultAction: "SCMP_ACT_ALLOW",
       listenerPath: "/run/agent.sock",
@@ -314,6 +409,29 @@ describe("plan", () => {
     const ops = order(true, false);
     expect(ops.indexOf("seccomp")).toBe(ops.indexOf("exec") - 1);
     expect(ops.indexOf("seccomp")).toBeGreaterThan(ops.indexOf("wait_fifo"));
+    expect(ops.filter((o) => o === "seccomp").length).toBe(1);
+  });
+  test("startContainer hooks run under the filter, with and without no_new_privs (runc loads it before them)", () => {
+    for (const nnp of [true, false]) {
+      const ops = order(nnp, false, true);
+      expect(ops.filter((o) => o === "seccomp").length).toBe(1);
+      expect(ops.indexOf("seccomp")).toBeLessThan(ops.indexOf("hook"));
+      expect(ops.indexOf("hook")).toBeLessThan(ops.indexOf("exec"));
+    }
+  });
+  test("exec with notify: connect before any namespace is joined, take the state in the child, before the load", () => {
+    for (const nnp of [true, false]) {
+      const proc = { ...defaultConfig({ rootless: false }).process!, noNewPrivileges: nnp };
+      const seccomp = seccompPlan({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/agent.sock", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }] });
+      const ops = compileExecPlan(proc, { id: "c1", join: { mnt: "/proc/9/ns/mnt", user: "/proc/9/ns/user" }, foreground: true, seccomp });
+      const at = (pred: (o: Op) => boolean) => ops.findIndex(pred);
+      const connect = at((o) => o.op === "seccomp_listener" && o.path === "/run/agent.sock" && o.point === "");
+      const state = at((o) => o.op === "seccomp_listener" && o.path === "" && o.point === "seccompListener");
+      expect(connect).toBeGreaterThanOrEqual(0);
+      expect(connect).toBeLessThan(at((o) => o.op === "setns"));
+      expect(state).toBeGreaterThan(at((o) => o.op === "clone"));
+      expect(state).toBeLessThan(at((o) => o.op === "seccomp"));
+    }
   });
   test("notify: the listener is connected before pivot_root", () => {
     const ops = order(true, true);
@@ -337,6 +455,13 @@ describe("syscalls newer than the profile get ENOSYS, as in runc", () => {
     expect(runFilter(c.program, { nr: 1000, arch: AUDIT_X86_64 }).ret).toBe(ENOSYS_RET);
     expect(runFilter(c.program, { nr: table.mkdir!, arch: AUDIT_X86_64 }).ret).toBe(EPERM_RET);
     expect(runFilter(c.program, { nr: table.openat!, arch: AUDIT_X86_64 }).ret).toBe(ALLOW);
+  });
+  test("only for listed architectures: the implicit native one, or all when none is listed, get the default (runc's stub)", () => {
+    const none = compileSeccomp({ ...profile("SCMP_ACT_ERRNO"), architectures: [] }, { native: "SCMP_ARCH_X86_64" });
+    expect(runFilter(none.program, { nr: 1000, arch: AUDIT_X86_64 }).ret).toBe(EPERM_RET);
+    const x86 = compileSeccomp({ ...profile("SCMP_ACT_ERRNO"), architectures: ["SCMP_ARCH_X86"] }, { native: "SCMP_ARCH_X86_64" });
+    expect(runFilter(x86.program, { nr: 1000, arch: AUDIT_X86_64 }).ret).toBe(EPERM_RET);
+    expect(runFilter(x86.program, { nr: 1000, arch: AUDIT_I386 }).ret).toBe(ENOSYS_RET);
   });
   test("with an allowing default they get the default", () => {
     const c = compileSeccomp(profile("SCMP_ACT_LOG"));

@@ -1,7 +1,8 @@
-// The few libc calls Bun does not offer: socketpair, flock, prctl, and
-// (a separate group, for the commands that start skiff-init) memfd_create,
-// fcntl, sendfile. Loaded on first use only, so commands that don't need
-// them don't pay: each symbol costs a trampoline compiled at dlopen.
+// The few libc calls Bun does not offer: socketpair, flock, prctl; and, in
+// groups of their own for the commands that start skiff-init, memfd_create,
+// fcntl, sendfile (sealed copies) and waitid, pidfd_open, poll (how a child
+// ended). Loaded on first use only, so commands that don't need them don't
+// pay: each symbol costs a trampoline compiled at dlopen.
 import type { Pointer } from "bun:ffi";
 
 type Libc = {
@@ -113,4 +114,69 @@ export function fcntl(fd: number, cmd: number, arg: number): number {
 /** sendfile(2) from the current offset of inFd; bytes copied, -1 on failure. */
 export function sendfile(outFd: number, inFd: number, count: number): number {
   return Number(loadSealing().sendfile(outFd, inFd, null, count));
+}
+
+// ---- how a child ended (src/helper/init_channel.ts) ----
+
+type Waiting = {
+  waitid(idtype: number, id: number, info: Pointer, options: number): number;
+  syscall(nr: number, a: number, b: number): number;
+  poll(fds: Pointer, nfds: number, timeout: number): number;
+  close(fd: number): number;
+};
+
+let waiting: Waiting | undefined;
+
+function loadWaiting(): Waiting {
+  if (!waiting) {
+    const { FFIType, dlopen } = load().ffi;
+    const lib = dlopen("libc.so.6", {
+      waitid: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+      syscall: { args: [FFIType.i64, FFIType.i64, FFIType.i64], returns: FFIType.i64 },
+      poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+      close: { args: [FFIType.i32], returns: FFIType.i32 },
+    });
+    waiting = lib.symbols as unknown as Waiting;
+  }
+  return waiting;
+}
+
+const P_PID = 1;
+const WEXITED = 4;
+const WNOWAIT = 0x01000000;
+const CLD_EXITED = 1;
+
+/**
+ * How a child of ours ended, waiting for it if it has not yet, without
+ * reaping it (WNOWAIT: Bun reaps its own children). Undefined when it cannot
+ * be known (reaped already).
+ */
+export function exitOf(pid: number): { code: number } | { signal: number } | undefined {
+  const { ffi } = load();
+  const libc = loadWaiting();
+  // siginfo_t: si_signo, si_errno, si_code, then (for SIGCHLD, 64-bit) si_pid at 16, si_uid, si_status at 24
+  const info = new Int32Array(32);
+  // ECHILD: someone reaped it already
+  if (libc.waitid(P_PID, pid, ffi.ptr(info), WEXITED | WNOWAIT) !== 0 || info[4] !== pid) return undefined;
+  return info[2] === CLD_EXITED ? { code: info[6]! } : { signal: info[6]! };
+}
+
+const SYS_pidfd_open = 434; // x86_64 and the asm-generic table alike
+const POLLIN = 1;
+
+/**
+ * Wait up to timeoutMs for a process to exit (a pidfd is readable then);
+ * true when it did, undefined when this kernel cannot tell (before 5.3).
+ */
+export function waitGone(pid: number, timeoutMs: number): boolean | undefined {
+  const { ffi } = load();
+  const libc = loadWaiting();
+  const fd = Number(libc.syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return undefined;
+  try {
+    const pfd = new Int32Array([fd, POLLIN]); // struct pollfd { int fd; short events, revents; }
+    return libc.poll(ffi.ptr(pfd), 1, timeoutMs) === 1;
+  } finally {
+    libc.close(fd);
+  }
 }

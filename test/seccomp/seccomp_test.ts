@@ -2,67 +2,24 @@
 // Seccomp mode, notify with an agent of our own, and the same profiles under
 // runc and skiff allowing and denying the same syscalls.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawn, spawnSync } from "bun";
-import { existsSync, readFileSync, mkdirSync, renameSync, statSync } from "node:fs";
+import { spawn } from "bun";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { REPO_ROOT, cleanupTempDirs, makeBundle, tempDir } from "../bundle";
-import { needRoot, needRunc, RUNC, skipWhy } from "../skip";
+import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
+import { needRoot, needRunc, skipWhy } from "../skip";
 import type { Spec } from "../../src/config/types";
 import type { Seccomp } from "../../src/seccomp/compile";
 import { defaultProfile } from "./profile";
+import { RUNC, buildAgent, runIn, shBundle as bundle, type Ran } from "./harness";
 
-const SKIFF = join(REPO_ROOT, "build/skiff");
-const AGENT_SRC = join(REPO_ROOT, "test/seccomp/agent.c");
-const AGENT = join(REPO_ROOT, "build/seccomp-agent");
 const isRoot = process.getuid?.() === 0;
 const CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
-
-let roots: Record<string, string> = {};
-let n = 0;
-
-function buildAgent(): string {
-  if (existsSync(AGENT) && statSync(AGENT).mtimeMs >= statSync(AGENT_SRC).mtimeMs) return AGENT;
-  mkdirSync(join(REPO_ROOT, "build"), { recursive: true });
-  const tmp = `${AGENT}.${process.pid}.tmp`;
-  const r = spawnSync(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", tmp, AGENT_SRC], { stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`build agent: ${r.stderr.toString()}`);
-  renameSync(tmp, AGENT);
-  return AGENT;
-}
+let AGENT = "";
 
 beforeAll(() => {
-  roots = { skiff: tempDir("skiff-sc-root-"), runc: tempDir("skiff-sc-runc-") };
-  if (isRoot) buildAgent();
+  if (isRoot) AGENT = buildAgent();
 });
 afterAll(() => cleanupTempDirs());
-
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function runIn(runtime: "skiff" | "runc", bundle: string, timeoutMs = 30_000): Promise<Ran> {
-  const id = `sc-${process.pid}-${++n}-${runtime}`;
-  const bin = runtime === "skiff" ? SKIFF : RUNC;
-  const proc = spawn([bin, "--root", roots[runtime]!, "run", "-b", bundle, id], { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: bundle });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  clearTimeout(timer);
-  spawnSync([bin, "--root", roots[runtime]!, "delete", "-f", id], { stdout: "ignore", stderr: "ignore" });
-  return { code, stdout, stderr };
-}
-
-function bundle(script: string, seccomp: Seccomp | undefined, edit?: (s: Spec) => void): string {
-  return makeBundle({
-    args: ["/bin/sh", "-c", script],
-    mutate: (s) => {
-      s.root!.readonly = false;
-      if (seccomp) s.linux!.seccomp = seccomp;
-      edit?.(s);
-    },
-  });
-}
 
 const denyMkdir = (action = "SCMP_ACT_ERRNO", errnoRet?: number): Seccomp => ({
   defaultAction: "SCMP_ACT_ALLOW",
