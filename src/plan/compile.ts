@@ -131,6 +131,10 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   // As runc: the console after the rootfs is in place, before it is made
   // read-only and paths are masked, and long before the user switch.
   if (proc.terminal) ops.push(terminalOp(proc, { console: true }));
+  // A read-only /dev is made read-only only now, once it is populated
+  // (nodes, links, mount points, /dev/console), as runc does.
+  const devRo = readonlyDev(spec.mounts ?? []);
+  if (devRo) ops.push({ op: "remount", target: "/dev", flags: devRo.flags, origin: devRo.origin });
   // Read-only paths before masks, as runc: a mask is a bind, and a bind made
   // later of something under a read-only path is read-only too.
   (linux.readonlyPaths ?? []).forEach((path, i) => ops.push({ op: "readonly", path, origin: `/linux/readonlyPaths/${i}` }));
@@ -231,7 +235,9 @@ function compileMount(ops: Op[], m: Mount, opts: RootfsOptions & { origin: strin
     if (rest) ops.push({ op: "remount", target, flags: MS_BIND | rest, origin });
   } else {
     ops.push(dir);
-    ops.push({ op: "mount", source, target, fstype: m.type ?? "", flags: o.flags, procfs, data: o.data.join(","), origin });
+    // /dev is filled after it is mounted: "ro" waits for compilePlan's remount.
+    const flags = target === "/dev" ? o.flags & ~MS_RDONLY : o.flags;
+    ops.push({ op: "mount", source, target, fstype: m.type ?? "", flags, procfs, data: o.data.join(","), origin });
   }
   for (const p of o.propagation) ops.push({ op: "propagate", target, flags: p, origin });
   if (o.recAttrSet || o.recAttrClr) ops.push({ op: "setattr", target, set: o.recAttrSet, clear: o.recAttrClr, propagation: 0, origin });
@@ -260,6 +266,15 @@ const LXCFS_FILES: ReadonlySet<string> = new Set([
 export function procfsRule(target: string, m: { bind: boolean; type?: string }): number {
   if (target === "/proc") return m.bind ? PROCFS_SOURCE : m.type === "proc" ? PROCFS_ALLOW : PROCFS_REFUSE;
   return LXCFS_FILES.has(target) ? PROCFS_ALLOW : PROCFS_REFUSE;
+}
+
+/** The last mount on /dev, when it is a new file system asked to be read-only: its flags and origin. */
+function readonlyDev(mounts: readonly Mount[]): { flags: number; origin: string } | undefined {
+  const i = mounts.findLastIndex((m) => normalize(m.destination) === "/dev");
+  const m = mounts[i];
+  if (!m || isBind(m) || m.type === "cgroup" || m.type === "cgroup2") return undefined;
+  const o = parseMountOptions(m.options ?? [], { pointer: `/mounts/${i}/options` });
+  return o.flags & MS_RDONLY ? { flags: o.flags, origin: `/mounts/${i}` } : undefined;
 }
 
 function isBind(m: Mount): boolean {

@@ -104,6 +104,25 @@ describe.skipIf(why)("process set-up: skiff vs runc", () => {
     expect({ code: results.skiff!.code, out: results.skiff!.out, err: results.skiff!.err }).toEqual({ code: 0, out: "755\nfile", err: "" });
   }, 60_000);
 
+  test("a read-only /dev is populated first (nodes, links, mount points), then made read-only", () => {
+    const results: Record<string, Result> = {};
+    for (const rt of RUNTIMES) {
+      const b = bundle(["/bin/sh", "-c", "ls /dev/null /dev/pts/ptmx /dev/shm /dev/fd >/dev/null && echo x > /dev/null && (touch /dev/new 2>/dev/null && echo writable || echo ro); grep ' /dev ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1"], (s) => {
+        const dev = s.mounts!.find((m) => m.destination === "/dev")!;
+        dev.options = [...(dev.options ?? []), "ro"];
+      });
+      const root = tempDir(`skiff-setup-${rt}-`);
+      const id = uniqueId(`rodev-${rt}`);
+      try {
+        results[rt] = call(rt, root, ["run", "-b", b, id]);
+      } finally {
+        call(rt, root, ["delete", "-f", id]);
+      }
+    }
+    expect({ code: results.runc!.code, out: results.runc!.out }).toEqual({ code: 0, out: "ro\nro" });
+    expect({ code: results.skiff!.code, out: results.skiff!.out, err: results.skiff!.err }).toEqual({ code: 0, out: "ro\nro", err: "" });
+  }, 60_000);
+
   test("a cwd that does not exist as a directory fails under both", () => {
     const codes: Record<string, number | null> = {};
     for (const rt of RUNTIMES) {
