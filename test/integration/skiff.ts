@@ -32,6 +32,8 @@ export interface SkiffOptions {
   timeoutMs?: number;
   /** flags placed before --root (global flags such as --log) */
   globals?: string[];
+  /** variables added to this process's environment for skiff */
+  env?: Record<string, string>;
 }
 
 /** Run `skiff [globals] --root ROOT ARGS...` and wait for it. */
@@ -49,6 +51,7 @@ export function skiff(args: string[], opts: SkiffOptions = {}): SkiffResult {
       const argv = [SKIFF, ...(opts.globals ?? []), ...(opts.root !== undefined ? ["--root", opts.root] : []), ...args];
       r = spawnSync(argv, {
         cwd: opts.cwd,
+        env: opts.env ? { ...process.env, ...opts.env } : undefined,
         stdin: fds[0],
         stdout: fds[1],
         stderr: fds[2],
