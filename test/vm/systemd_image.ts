@@ -54,6 +54,7 @@ export function systemdBundles(): Record<string, Spec> {
     runc: make("system.slice:runc:sd1", ["sleep", "1000"]),
     // a slice that does not exist yet: systemd makes it as the parent
     newslice: make("testpods-burst.slice:skiff:sd2", ["sleep", "1000"]),
+    cgroup: make("system.slice:skiff:sd4", ["cat", "/proc/self/cgroup"]),
   };
 }
 

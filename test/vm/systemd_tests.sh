@@ -119,7 +119,18 @@ if no_units "$U2"; then ok new-slice-no-unit-left; else bad new-slice-no-unit-le
 run create-again skiff --systemd-cgroup create --no-pivot -b $B/skiff sd1
 if skiff --systemd-cgroup create --no-pivot -b $B/skiff sd1 >/tmp/out 2>&1; then bad duplicate-refused "created twice"; else ok duplicate-refused; fi
 checkprop duplicate-first-untouched $U ActiveState active
+# another container asking for the same unit: systemd refuses, nothing of it is left
+if skiff --systemd-cgroup create --no-pivot -b $B/skiff sd1b >/tmp/out 2>&1; then bad same-unit-refused "created"; else
+	case "$(cat /tmp/out)" in *"start systemd unit $U: org.freedesktop.systemd1.UnitExists"*) ok same-unit-refused ;; *) bad same-unit-refused "$(cat /tmp/out)" ;; esac
+fi
+if [ ! -e /run/skiff/sd1b ]; then ok same-unit-no-state-left; else bad same-unit-no-state-left "/run/skiff/sd1b exists"; fi
+checkprop same-unit-first-untouched $U ActiveState active
 run delete-again skiff delete -f sd1
+
+# run in the foreground: the process sees its scope, and the unit goes with it
+out=$(skiff --systemd-cgroup run --no-pivot -b $B/cgroup sd4 2>&1)
+if [ "$out" = "0::/system.slice/skiff-sd4.scope" ]; then ok run-in-scope; else bad run-in-scope "$out"; fi
+if no_units skiff-sd4.scope; then ok run-no-unit-left; else bad run-no-unit-left "$(cat /tmp/units)"; fi
 
 # a container whose process fails to start: no unit left behind
 cp -r $B/skiff /tmp/badbundle
