@@ -63,6 +63,18 @@ function waitJob(conn: DbusConnection, job: string, what: string): string {
   return String(m.body[3]);
 }
 
+// systemd refuses a second Subscribe on one connection (AlreadySubscribed):
+// create's clean-up stops the unit on the connection that started it.
+const subscribed = new WeakSet<DbusConnection>();
+
+/** JobRemoved signals from now on (the job's creator gets them anyway; Subscribe as go-systemd does). */
+function watchJobs(conn: DbusConnection): void {
+  if (subscribed.has(conn)) return;
+  conn.addMatch(`type='signal',sender='${DEST}',path='${PATH}',interface='${MANAGER}',member='JobRemoved'`);
+  managerCall(conn, "Subscribe", "", []);
+  subscribed.add(conn);
+}
+
 function resetFailed(conn: DbusConnection, unit: string): void {
   try {
     managerCall(conn, "ResetFailedUnit", "s", [unit]);
@@ -94,8 +106,7 @@ export function startScope(conn: DbusConnection, s: StartScope): Property[] {
   });
   const what = `start systemd unit ${unit}`;
   // Subscribed before the call: the job may end before its reply is read.
-  conn.addMatch(`type='signal',sender='${DEST}',path='${PATH}',interface='${MANAGER}',member='JobRemoved'`);
-  managerCall(conn, "Subscribe", "", []);
+  watchJobs(conn);
   let job: string;
   try {
     [job] = managerCall(conn, "StartTransientUnit", "ssa(sv)a(sa(sv))", [unit, "replace", props, []]) as [string];
@@ -135,8 +146,7 @@ export function setScopeResources(conn: DbusConnection, record: CgroupRecord, re
 export function stopScope(conn: DbusConnection, record: CgroupRecord): void {
   const unit = record.systemd!.unit;
   const what = `stop systemd unit ${unit}`;
-  conn.addMatch(`type='signal',sender='${DEST}',path='${PATH}',interface='${MANAGER}',member='JobRemoved'`);
-  managerCall(conn, "Subscribe", "", []);
+  watchJobs(conn);
   let job: string | undefined;
   try {
     [job] = managerCall(conn, "StopUnit", "ss", [unit, "replace"]) as [string];

@@ -55,6 +55,11 @@ export function systemdBundles(): Record<string, Spec> {
     // a slice that does not exist yet: systemd makes it as the parent
     newslice: make("testpods-burst.slice:skiff:sd2", ["sleep", "1000"]),
     cgroup: make("system.slice:skiff:sd4", ["cat", "/proc/self/cgroup"]),
+    hookfail: (() => {
+      const s = make("system.slice:skiff:sd5", ["sleep", "1000"]);
+      s.hooks = { createRuntime: [{ path: "/bin/false" }] };
+      return s;
+    })(),
   };
 }
 

@@ -140,6 +140,12 @@ skiff start sd3 >/dev/null 2>&1
 skiff delete -f sd3 >/dev/null 2>&1
 if no_units skiff-sd3.scope; then ok failed-start-no-unit-left; else bad failed-start-no-unit-left "$(cat /tmp/units)"; fi
 
+# create fails after the scope started (a createRuntime hook fails): the
+# clean-up stops the unit on the same bus connection, nothing is left
+if skiff --systemd-cgroup create --no-pivot -b $B/hookfail sd5 >/tmp/out 2>&1; then bad hook-failure-fails "created"; else ok hook-failure-fails; fi
+if no_units skiff-sd5.scope; then ok hook-failure-no-unit-left; else bad hook-failure-no-unit-left "$(cat /tmp/units)"; fi
+if [ ! -e /run/skiff/sd5 ] && [ ! -e $CG/system.slice/skiff-sd5.scope ]; then ok hook-failure-nothing-left; else bad hook-failure-nothing-left "$(ls -d /run/skiff/sd5 $CG/system.slice/skiff-sd5.scope 2>&1 | tr '\n' ' ')"; fi
+
 if no_units 'skiff*'; then ok no-skiff-units; else bad no-skiff-units "$(cat /tmp/units)"; fi
 
 # ------------------------------------------------------------ runc, the same config
