@@ -59,6 +59,7 @@ describe.skipIf(skipWhy("the systemd cgroup driver in a VM", needRoot()))("syste
           (summary ? `${summary[1]} passed, ${summary[2]} failed` : "no summary") +
           ` (log: ${join(SYSTEMD_VM_DIR, "last-run.log")})`,
       );
+      for (const m of log.matchAll(/^vm: (create took .*)$/gm)) console.log(`vm: ${m[1]}`);
       for (const r of results.filter((r) => !r.ok)) console.log(`  FAIL ${r.name}: ${r.why}`);
       if (vm.timedOut) throw new Error(`the VM did not power off within ${TIMEOUT_S}s; last output:\n${log.slice(-4000)}`);
       if (!summary) throw new Error(`no "vmtest: N passed, N failed" line in the VM output:\n${log.slice(-4000)}`);

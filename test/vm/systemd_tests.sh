@@ -37,7 +37,10 @@ if busctl --system status >/dev/null 2>&1; then ok system-bus-answers; else bad 
 # ------------------------------------------------------------ skiff
 U=skiff-sd1.scope
 D=$CG/system.slice/$U
+c0=$(cut -d' ' -f1 /proc/uptime)
 run create skiff --systemd-cgroup create --no-pivot -b $B/skiff sd1
+c1=$(cut -d' ' -f1 /proc/uptime)
+echo "vm: create took $(echo "$c0 $c1" | awk '{printf "%.2f", $2 - $1}')s under skiff (TCG)"
 checkprop unit-active $U ActiveState active
 checkprop unit-slice $U Slice system.slice
 checkprop unit-delegate $U Delegate yes
@@ -151,7 +154,10 @@ if no_units 'skiff*'; then ok no-skiff-units; else bad no-skiff-units "$(cat /tm
 # ------------------------------------------------------------ runc, the same config
 R="runc --root /run/runc-test --systemd-cgroup"
 RU=runc-sd1.scope
+c0=$(cut -d' ' -f1 /proc/uptime)
 run runc-create $R create --no-pivot -b $B/runc sd1
+c1=$(cut -d' ' -f1 /proc/uptime)
+echo "vm: create took $(echo "$c0 $c1" | awk '{printf "%.2f", $2 - $1}')s under runc (TCG)"
 props runc $RU
 checkprop runc-unit-memory-max $RU MemoryMax 67108864
 run runc-start $R start sd1
