@@ -46,11 +46,23 @@ if [ "$(id -u)" -eq 0 ]; then
     command -v qemu-system-x86_64 >/dev/null 2>&1 || vm_need="$vm_need qemu-system-x86"
     ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || vm_need="$vm_need linux-image-cloud-amd64"
     command -v cpio >/dev/null 2>&1 || vm_need="$vm_need cpio"
+    # the systemd VM's image is made of these installed packages (test/vm/systemd_image.ts)
+    for p in systemd libsystemd-shared dbus libdbus-1-3 util-linux mount runc; do
+      dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || vm_need="$vm_need $p"
+    done
   fi
   if [ -n "$vm_need" ]; then
     echo "test: installing$vm_need"
+    # Never start a service on this host (dbus's postinst would start a system bus).
+    policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+      chmod 755 /usr/sbin/policy-rc.d
+      policy=1
+    fi
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $vm_need >/dev/null ||
-      fatal "apt-get install$vm_need failed"
+      { [ -z "$policy" ] || rm -f /usr/sbin/policy-rc.d; fatal "apt-get install$vm_need failed"; }
+    if [ -n "$policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
   fi
 fi
 

@@ -6,4 +6,6 @@ export interface CgroupRecord {
   created: string[];
   freezer?: string;
   unified?: string;
+  /** --systemd-cgroup: the scope unit systemd made for the container (systemd owns the directory) */
+  systemd?: { unit: string; slice: string };
 }

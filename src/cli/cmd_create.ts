@@ -8,7 +8,7 @@ export const command: Command = {
   usage: "[command options] <container-id>",
   run(p, g) {
     const id = requireId(p, "skiff create [options] <container-id>");
-    createContainer(createOptions(p, g.root, id));
+    createContainer({ ...createOptions(p, g.root, id), systemdCgroup: g.systemdCgroup });
     return 0;
   },
 };

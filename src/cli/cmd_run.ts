@@ -18,7 +18,7 @@ export const command: Command = {
   async run(p, g) {
     const id = requireId(p, "skiff run [options] <container-id>");
     const detach = Boolean(p.flags.detach);
-    const opts = { ...createOptions(p, g.root, id), foreground: !detach, subreaper: !p.flags["no-subreaper"] };
+    const opts = { ...createOptions(p, g.root, id), systemdCgroup: g.systemdCgroup, foreground: !detach, subreaper: !p.flags["no-subreaper"] };
     // Attached: every signal goes to the container's process (queued until its pid is known).
     const signals = detach ? undefined : forwardSignals();
     const created = createContainer(opts);

@@ -12,7 +12,7 @@ const GLOBAL_FLAGS: FlagDefs = {
   log: { kind: "string", help: "set the log file to write skiff logs to (default is stderr only)" },
   "log-format": { kind: "string", help: "set the log format ('text' (default), or 'json')" },
   debug: { kind: "bool", help: "enable debug logging" },
-  "systemd-cgroup": { kind: "bool", help: "enable systemd cgroup support (not available yet: fails)" },
+  "systemd-cgroup": { kind: "bool", help: "enable systemd cgroup support, expects cgroupsPath to be of form \"slice:prefix:name\" for e.g. \"system.slice:skiff:434234\"" },
   rootless: { kind: "string", help: "ignore cgroup permission errors ('true', 'false', or 'auto')" },
   criu: { kind: "string", help: "path to the criu binary (checkpoint/restore is not available)" },
   version: { kind: "bool", short: "v", help: "print the version" },
@@ -81,7 +81,6 @@ export async function main(argv: string[]): Promise<number> {
       writeOut(SUMMARY + helpText(GLOBAL_FLAGS) + "\n");
       return command || f.help ? 0 : 1;
     }
-    if (f["systemd-cgroup"]) throw new UsageError("systemd cgroup driver is not supported yet (from --systemd-cgroup): use the cgroupfs driver");
     const load = COMMANDS[command];
     if (!load) throw new UsageError(`no such command: ${command}`);
     logPhase(`skiff started`);

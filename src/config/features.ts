@@ -21,7 +21,7 @@ export function featuresDocument(opts: { version?: string; seccompHost?: Seccomp
     linux: {
       namespaces: [...NAMESPACE_TYPES],
       capabilities: Object.keys(CAPABILITIES),
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
+      cgroup: { v1: true, v2: true, systemd: true, systemdUser: false },
       seccomp: seccompFeatures(opts.seccompHost),
       apparmor: { enabled: false },
       selinux: { enabled: false },

@@ -52,7 +52,7 @@ test("contents", () => {
   expect(doc.linux.mountExtensions).toEqual({ idmap: { enabled: true } });
   expect(doc.linux.namespaces).toHaveLength(8);
   expect(doc.linux.capabilities).toHaveLength(41);
-  expect(doc.linux.cgroup).toEqual({ v1: true, v2: true, systemd: false, systemdUser: false });
+  expect(doc.linux.cgroup).toEqual({ v1: true, v2: true, systemd: true, systemdUser: false });
   expect(doc.linux.seccomp.enabled).toBe(true);
   expect(doc.linux.seccomp.actions).toContain("SCMP_ACT_NOTIFY");
   expect(doc.annotations).toEqual({ "run.skiff.version": SKIFF_VERSION });

@@ -26,6 +26,7 @@ import { killAndWait } from "./kill_wait";
 import { checkTerminal } from "./terminal";
 import { SECCOMP_LISTENER_POINT, listenerState } from "../seccomp/plan";
 import { withHome } from "./home_env";
+import { loadSystemdDriver } from "../systemd/load";
 
 export interface CreateOptions {
   root: string;
@@ -41,6 +42,8 @@ export interface CreateOptions {
   /** `run` in the foreground: skiff-init stays as parent and reports the exit status */
   foreground?: boolean;
   subreaper?: boolean;
+  /** --systemd-cgroup: the cgroup is a scope unit that systemd makes */
+  systemdCgroup?: boolean;
 }
 
 export interface Created {
@@ -106,14 +109,30 @@ function createLocked(c: {
   // Without privilege, hierarchies the caller may not write are left out, as
   // runc's rootless mode does; limits asked for there then fail clearly.
   const rootless = process.getuid?.() !== 0;
-  const cgroup: CgroupRecord = createCgroups(layout, { cgroupsPath: linux.cgroupsPath || opts.id, rootless });
-  undo.push(() => removeCgroups(cgroup));
-  checkExistingCgroup(cgroup, logWarning);
-  // Limits are in place before the container's process joins the cgroup.
   const resources = linux.resources as LinuxResources | undefined;
   // Unprivileged, the default device rules are not ours to set (runc skips them too).
   const skipDevices = rootless && !resources?.devices?.length;
-  applyResources(layout, cgroup, resources, { skipDevices, warn: logWarning, debug: logDebug });
+  // --systemd-cgroup: systemd makes the scope once the process exists (it
+  // takes the pid in StartTransientUnit's PIDs, as under runc); the record
+  // names the directory it will have, which the plan needs now.
+  const systemd = opts.systemdCgroup ? loadSystemdDriver() : undefined;
+  let cgroup: CgroupRecord;
+  let bus: ReturnType<NonNullable<typeof systemd>["connectSystemd"]> | undefined;
+  if (systemd) {
+    if (rootless) throw new SkiffError("--systemd-cgroup: only root may use systemd's system instance: use the cgroupfs driver");
+    // The config first, then the bus, then the host: each fails before anything is made.
+    const unitPath = systemd.systemdUnitPath(linux.cgroupsPath, opts.id);
+    const conn = systemd.connectSystemd();
+    bus = conn;
+    undo.push(() => conn.close());
+    cgroup = systemd.plannedRecord(layout, unitPath);
+  } else {
+    cgroup = createCgroups(layout, { cgroupsPath: linux.cgroupsPath || opts.id, rootless });
+    undo.push(() => removeCgroups(cgroup));
+    checkExistingCgroup(cgroup, logWarning);
+    // Limits are in place before the container's process joins the cgroup.
+    applyResources(layout, cgroup, resources, { skipDevices, warn: logWarning, debug: logDebug });
+  }
 
   logPhase("cgroups ready");
   const host = gatherHostFacts(layout, { cgroup, cgroupNs: namespaces.some((n) => n.type === "cgroup" && !n.path) });
@@ -123,7 +142,8 @@ function createLocked(c: {
     bundle: c.bundle,
     fifo: c.paths.fifo,
     id: opts.id,
-    cgroups: cgroupDirs(cgroup),
+    // under systemd the process is born in skiff's cgroup and systemd moves it
+    cgroups: systemd ? undefined : cgroupDirs(cgroup),
     noPivot: opts.noPivot,
     noNewKeyring: opts.noNewKeyring,
     denySetgroups: process.getuid?.() !== 0,
@@ -149,8 +169,22 @@ function createLocked(c: {
       pid = msg.pid;
       hookState.pid = pid;
       writeIdMaps(pid, spec);
-      // In a new user namespace the process cannot join by itself.
-      if (!joinsCgroupsItself(spec)) joinCgroups(cgroup, pid);
+      if (systemd && bus) {
+        // The process waits for our answer: it is in the scope, limited,
+        // before it makes its cgroup namespace or runs anything.
+        const conn = bus;
+        systemd.startScope(conn, { record: cgroup, id: opts.id, pid, resources, warn: logWarning });
+        logPhase(`systemd scope ${cgroup.systemd!.unit} started`);
+        // Processes first: stopping a scope only sends SIGTERM and waits.
+        undo.push(() => {
+          killAndWait(pid);
+          systemd.stopScope(conn, cgroup);
+        });
+        applyResources(layout, cgroup, resources, { skipDevices, warn: logWarning, debug: logDebug });
+      } else if (!joinsCgroupsItself(spec)) {
+        // In a new user namespace the process cannot join by itself.
+        joinCgroups(cgroup, pid);
+      }
       init.go();
       continue;
     }
@@ -190,6 +224,7 @@ function createLocked(c: {
     config: spec,
   };
   writeState(c.paths, state);
+  bus?.close();
   if (opts.pidFile) writePidFile(opts.pidFile, pid);
   if (spec.hooks?.startContainer?.length) init.goWith(JSON.stringify(hookState));
   else init.go();

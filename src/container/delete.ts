@@ -10,6 +10,7 @@ import { killAndWait } from "./kill_wait";
 import { deriveStatus, readState } from "./state";
 import { withContainerLock } from "./lock";
 import { containerPaths } from "./paths";
+import { loadSystemdDriver } from "../systemd/load";
 
 export function deleteContainer(root: string, id: string, opts: { force: boolean }): void {
   // The lock first: a container still being created is deleted once it is.
@@ -41,7 +42,16 @@ function deleteLocked(root: string, id: string, opts: { force: boolean }): void 
   if (status !== "stopped") killAndWait(state.pid);
   for (const pid of cgroupPids(state.cgroup)) killAndWait(pid);
   try {
-    removeCgroups(state.cgroup);
+    if (state.cgroup.systemd) {
+      // systemd removes the scope's cgroup with the unit.
+      const systemd = loadSystemdDriver();
+      const conn = systemd.connectSystemd();
+      try {
+        systemd.stopScope(conn, state.cgroup);
+      } finally {
+        conn.close();
+      }
+    } else removeCgroups(state.cgroup);
   } finally {
     rmSync(paths.dir, { recursive: true, force: true });
   }

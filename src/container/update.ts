@@ -6,6 +6,7 @@ import { detectLayout } from "../cgroups/layout";
 import type { LinuxResources } from "../cgroups/resources_types";
 import { logDebug, logWarning } from "../util/log";
 import { withContainerLock } from "./lock";
+import { loadSystemdDriver } from "../systemd/load";
 import { deriveStatus, readState, writeState } from "./state";
 
 /** The parts of linux.resources that `update` may change (as runc's update). */
@@ -50,6 +51,17 @@ export function updateContainer(root: string, id: string, change: LinuxResources
     const { state } = readState(root, id);
     if (deriveStatus(state, paths) === "stopped") throw new StateError(`cannot update container ${id}: container not running`);
     const subset = updatableSubset(change);
+    if (state.cgroup.systemd) {
+      // What systemd owns goes through it (or it would undo our writes on
+      // its next reload), the rest to the files below, as runc.
+      const systemd = loadSystemdDriver();
+      const conn = systemd.connectSystemd();
+      try {
+        systemd.setScopeResources(conn, state.cgroup, subset);
+      } finally {
+        conn.close();
+      }
+    }
     applyResources(detectLayout(), state.cgroup, subset, { update: true, skipDevices: true, warn: logWarning, debug: logDebug });
     const linux = (state.config.linux ??= {});
     const merged = mergeResources(linux.resources as LinuxResources | undefined, subset);

@@ -99,16 +99,26 @@ describe("usage errors", () => {
     expect(oneLine(r.stderr)).toContain("container id");
   });
 
-  test("--systemd-cgroup fails with a clear error", () => {
+  // The systemd driver itself is tested against a real systemd in
+  // test/vm/systemd_test.ts; here, what fails before any unit is asked for.
+  test("--systemd-cgroup with no system bus: one line naming the socket, nothing left", () => {
     const root = tempDir("skiff-cli-root-");
     const bundle = makeBundle({ args: ["/probe", "exit", "0"] });
     const id = uniqueId("cli-systemd");
+    const socket = join(tempDir("skiff-cli-bus-"), "system_bus_socket");
+    const r = skiff(["--systemd-cgroup", "create", "-b", bundle, id], { root, env: { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${socket}` } });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim()).toBe(`skiff: --systemd-cgroup: cannot connect to systemd over D-Bus at ${socket}: connect: no such file or directory`);
+    expect(existsSync(join(root, id))).toBe(false);
+  });
+
+  test("--systemd-cgroup with a cgroupfs path: one line naming /linux/cgroupsPath, nothing left", () => {
+    const root = tempDir("skiff-cli-root-");
+    const bundle = makeBundle({ args: ["/probe", "exit", "0"], mutate: (s) => (s.linux!.cgroupsPath = "/skiff/abc") });
+    const id = uniqueId("cli-systemd");
     const r = skiff(["--systemd-cgroup", "create", "-b", bundle, id], { root });
     expect(r.code).not.toBe(0);
-    const line = oneLine(r.stderr);
-    expect(line).toContain("systemd");
-    expect(line).toContain("--systemd-cgroup");
-    expect(line).toContain("not supported");
+    expect(oneLine(r.stderr)).toBe('skiff: invalid config.json: /linux/cgroupsPath: expected "slice:prefix:name" for the systemd cgroup driver (--systemd-cgroup), got "/skiff/abc"');
     expect(existsSync(join(root, id))).toBe(false);
   });
 });

@@ -56,12 +56,12 @@ export function skiff(args: string[], opts: SkiffOptions = {}): SkiffResult {
       const argv = [SKIFF, ...(opts.globals ?? []), ...(opts.root !== undefined ? ["--root", opts.root] : []), ...args];
       r = spawnSync(argv, {
         cwd: opts.cwd,
+        env: opts.env ? { ...process.env, ...opts.env } : undefined,
         stdin: fds[0],
         stdout: fds[1],
         stderr: fds[2],
         timeout: opts.timeoutMs ?? 60_000,
         killSignal: "SIGKILL",
-        env: opts.env ? { ...process.env, ...opts.env } : undefined,
       });
     } finally {
       for (const fd of fds) closeSync(fd);

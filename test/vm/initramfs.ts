@@ -12,10 +12,10 @@ import type { Spec } from "../../src/config/types";
 
 export const VM_DIR = join(REPO_ROOT, "test/.work/vm");
 const BUILD = join(REPO_ROOT, "build");
-const SKIFF_FILES = ["skiff", "skiff-init", "skiff-bpf"];
-const SCRIPTS = ["init.sh", "v2_tests.sh"];
+export const SKIFF_FILES = ["skiff", "skiff-init", "skiff-bpf"];
+const SCRIPTS = ["init.sh", "v2_tests.sh", "vmtest_lib.sh"];
 
-function run(argv: string[], what: string, input?: string): string {
+export function run(argv: string[], what: string, input?: string): string {
   const r = spawnSync(argv, { stdout: "pipe", stderr: "pipe", stdin: input === undefined ? "ignore" : Buffer.from(input) });
   if (r.exitCode !== 0) throw new Error(`${what}: ${argv.join(" ")} exited ${r.exitCode}: ${r.stderr.toString().trim()}`);
   return r.stdout.toString();
@@ -30,7 +30,7 @@ export function findKernel(): string | undefined {
 }
 
 /** Shared objects build/skiff needs (ldd), loader included: absolute paths. */
-function sharedLibraries(binary: string): string[] {
+export function sharedLibraries(binary: string): string[] {
   const out: string[] = [];
   for (const line of run(["ldd", binary], "list shared libraries").split("\n")) {
     const m = /=>\s+(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
@@ -95,7 +95,7 @@ export function vmBundles(): Record<string, Spec> {
       s.mounts!.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs" });
       resourcesOf(s).devices = [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 1, access: "w" }];
     }),
-    // linux.devices: made in /dev and allowed rwm
+    // linux.devices: made in /dev; no access beyond the default rules (runc)
     devlist: bundle("devlist", ["sh", "-c", DEVICE_SCRIPT], (s) => {
       s.mounts!.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs" });
       s.linux!.devices = [{ path: "/dev/kmsg", type: "c", major: 1, minor: 11, fileMode: 0o600, uid: 0, gid: 0 }];
@@ -146,19 +146,7 @@ export function buildInitramfs(kernel: string): { path: string; cached: boolean 
     symlinkSync("busybox", join(stage, "bin/sh"));
     // /dev/console, so the kernel has one for /init before devtmpfs
     run(["mknod", "-m", "600", join(stage, "dev/console"), "c", "5", "1"], "make /dev/console");
-    // skiff and its helpers side by side, and what the dynamic loader needs
-    for (const f of SKIFF_FILES) {
-      copyFileSync(join(BUILD, f), join(stage, "usr/local/bin", f));
-      chmodSync(join(stage, "usr/local/bin", f), 0o755);
-    }
-    for (const lib of sharedLibraries(join(BUILD, "skiff"))) {
-      const dest = join(stage, lib);
-      mkdirSync(dirname(dest), { recursive: true });
-      copyFileSync(lib, dest); // follows symlinks: the file itself, at the path ldd named
-      chmodSync(dest, 0o755);
-    }
-    // the container rootfs (busybox, probe)
-    run(["cp", "-a", `${cachedRootfs()}/.`, join(stage, "rootfs")], "copy rootfs");
+    stageSkiff(stage);
     for (const [name, spec] of Object.entries(vmBundles())) {
       mkdirSync(join(stage, "test/bundles", name));
       writeFileSync(join(stage, "test/bundles", name, "config.json"), JSON.stringify(spec, null, "\t") + "\n");
@@ -167,14 +155,38 @@ export function buildInitramfs(kernel: string): { path: string; cached: boolean 
     chmodSync(join(stage, "init"), 0o755);
     copyFileSync(join(import.meta.dir, "v2_tests.sh"), join(stage, "test/v2_tests.sh"));
     chmodSync(join(stage, "test/v2_tests.sh"), 0o755);
+    copyFileSync(join(import.meta.dir, "vmtest_lib.sh"), join(stage, "test/vmtest_lib.sh"));
     writeFileSync(join(stage, "etc/passwd"), "root:x:0:0:root:/:/bin/sh\n");
-    const tmp = `${out}.${process.pid}.tmp`;
-    const r = spawnSync(["bash", "-c", 'set -o pipefail; cd "$1" && find . -mindepth 1 | cpio --quiet -o -H newc -R 0:0 | gzip -1 > "$2"', "sh", stage, tmp], { stdout: "pipe", stderr: "pipe" });
-    if (r.exitCode !== 0) throw new Error(`build initramfs: cpio: ${r.stderr.toString().trim()}`);
-    renameSync(tmp, out);
+    packCpio(stage, out);
     writeFileSync(stamp, digest);
     return { path: out, cached: false };
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }
+}
+
+/** skiff and its helpers in /usr/local/bin, the libraries the loader needs, the container rootfs at /rootfs. */
+export function stageSkiff(stage: string): void {
+  mkdirSync(join(stage, "usr/local/bin"), { recursive: true });
+  for (const f of SKIFF_FILES) {
+    copyFileSync(join(BUILD, f), join(stage, "usr/local/bin", f));
+    chmodSync(join(stage, "usr/local/bin", f), 0o755);
+  }
+  for (const lib of sharedLibraries(join(BUILD, "skiff"))) {
+    const dest = join(stage, lib);
+    if (existsSync(dest)) continue;
+    mkdirSync(dirname(dest), { recursive: true });
+    copyFileSync(lib, dest); // follows symlinks: the file itself, at the path ldd named
+    chmodSync(dest, 0o755);
+  }
+  // the container rootfs (busybox, probe)
+  run(["cp", "-a", `${cachedRootfs()}/.`, join(stage, "rootfs")], "copy rootfs");
+}
+
+/** stage -> out as a gzip'ed newc cpio owned by root, written atomically. */
+export function packCpio(stage: string, out: string): void {
+  const tmp = `${out}.${process.pid}.tmp`;
+  const r = spawnSync(["bash", "-c", 'set -o pipefail; cd "$1" && find . -mindepth 1 | cpio --quiet -o -H newc -R 0:0 | gzip -1 > "$2"', "sh", stage, tmp], { stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`build initramfs: cpio: ${r.stderr.toString().trim()}`);
+  renameSync(tmp, out);
 }
