@@ -168,6 +168,20 @@ describe.skipIf(skipWhy("CRI (containerd + kubelet's gRPC calls) tests", skipRea
     }
   }, T);
 
+  test("pause (the sandbox's program, built here): runs until SIGTERM or SIGINT, then exits 0", async () => {
+    for (const sig of ["SIGTERM", "SIGINT"] as const) {
+      const p = Bun.spawn([join(dir, "pause-rootfs/pause")], { stdout: "ignore", stderr: "ignore" });
+      await Bun.sleep(200);
+      expect(p.exitCode).toBeNull();
+      // a SIGCHLD (a child to reap) does not end it
+      p.kill("SIGCHLD");
+      await Bun.sleep(100);
+      expect(p.exitCode).toBeNull();
+      p.kill(sig);
+      expect({ sig, code: await p.exited }).toEqual({ sig, code: 0 });
+    }
+  }, T);
+
   let seq = 0;
   for (const handler of ["skiff", "runc"] as const) {
     for (const network of ["node", "cni"] as const) {
