@@ -47,6 +47,7 @@ import {
   CNI_BIN,
   PAUSE_IMAGE,
   addNetns,
+  cgroupFile,
   delNetns,
   mountPointsOf,
   netnsDirState,
@@ -185,7 +186,7 @@ describe.skipIf(skipWhy("CRI (containerd + kubelet's gRPC calls) tests", skipRea
   let seq = 0;
   for (const handler of ["skiff", "runc"] as const) {
     for (const network of ["node", "cni"] as const) {
-      test(`${handler}: a pod on the ${network === "node" ? "node's network (hostNetwork)" : "CNI bridge network"}: sandbox, container, ExecSync, exit codes, logs, shared namespaces, stop, remove, nothing left`, async () => {
+      test(`${handler}: a pod on the ${network === "node" ? "node's network (hostNetwork)" : "CNI bridge network"}: sandbox, container (with resources), ExecSync, exit codes, logs, shared namespaces, stop, remove, nothing left`, async () => {
         await podScenario(handler, network, ++seq);
       }, T);
     }
@@ -203,12 +204,16 @@ describe.skipIf(skipWhy("CRI (containerd + kubelet's gRPC calls) tests", skipRea
       dns_config: { servers: [], searches: [], options: [] },
       labels: { app: "skiff-cri-test" },
       annotations: {},
-      linux: { cgroup_parent: `/${CGROUP_PARENT}`, security_context: { namespace_options: nsMode } },
+      // the kubelet's layout: kubepods/<QoS class>/pod<uid> (under a root of the test's own)
+      linux: { cgroup_parent: `/${CGROUP_PARENT}/burstable/pod${n}`, security_context: { namespace_options: nsMode } },
     };
     const cdMountsBefore = new Set(mountPointsOf(daemon!.pid));
     const podNetnsBefore = netnsFiles();
     const vethsBefore = links().filter((l) => l.startsWith("veth")).length;
-    const containerConfig = (cname: string, argv: string[]) => ({
+    // what the kubelet sends for a Burstable pod's container with limits
+    // cpu 500m and memory 64Mi (oom_score_adj: 1000 - 1000 x request / node memory)
+    const resources = { cpu_period: 100000, cpu_quota: 50000, cpu_shares: 512, memory_limit_in_bytes: 64 << 20, oom_score_adj: 968 };
+    const containerConfig = (cname: string, argv: string[], withResources = false) => ({
       metadata: { name: cname, attempt: 0 },
       image: { image: BUSYBOX_IMAGE },
       command: argv,
@@ -218,7 +223,7 @@ describe.skipIf(skipWhy("CRI (containerd + kubelet's gRPC calls) tests", skipRea
       labels: {},
       annotations: {},
       log_path: `${cname}/0.log`,
-      linux: { security_context: { namespace_options: nsMode } },
+      linux: { ...(withResources ? { resources } : {}), security_context: { namespace_options: nsMode } },
     });
 
     // ---- start, timed as the kubelet's pod start is (sandbox + container) ----
@@ -226,7 +231,7 @@ describe.skipIf(skipWhy("CRI (containerd + kubelet's gRPC calls) tests", skipRea
     const { pod_sandbox_id: pod } = await rpc("RunPodSandbox", { config: sandboxConfig, runtime_handler: handler });
     pods.add(pod);
     const script = 'echo started; echo to-stderr >&2; trap "echo got-term; exit 7" TERM; while true; do sleep 0.1; done';
-    const { container_id: c1 } = await rpc("CreateContainer", { pod_sandbox_id: pod, config: containerConfig("main", ["sh", "-c", script]), sandbox_config: sandboxConfig });
+    const { container_id: c1 } = await rpc("CreateContainer", { pod_sandbox_id: pod, config: containerConfig("main", ["sh", "-c", script], true), sandbox_config: sandboxConfig });
     await rpc("StartContainer", { container_id: c1 });
     const ms = performance.now() - t0;
     timings.push(`  ${handler.padEnd(5)} ${network === "node" ? "hostNetwork" : "CNI bridge "}  ${ms.toFixed(0).padStart(5)} ms`);
@@ -247,8 +252,18 @@ describe.skipIf(skipWhy("CRI (containerd + kubelet's gRPC calls) tests", skipRea
       expect(cs.status.state).toBe("CONTAINER_RUNNING");
       const cPid = Number(JSON.parse(cs.info.info ?? "{}").pid);
       expect(alive(cPid)).toBe(true);
-      // both in the pod's cgroup parent (cgroupfs)
-      for (const pid of [pausePid, cPid]) expect(readFileSync(`/proc/${pid}/cgroup`, "utf8")).toContain(`/${CGROUP_PARENT}/`);
+      // both in the pod's cgroup (cgroupfs: parent/id)
+      expect(readFileSync(`/proc/${pausePid}/cgroup`, "utf8")).toContain(`/${CGROUP_PARENT}/burstable/pod${n}/${pod}\n`);
+      expect(readFileSync(`/proc/${cPid}/cgroup`, "utf8")).toContain(`/${CGROUP_PARENT}/burstable/pod${n}/${c1}\n`);
+      // the container's resources, as the kubelet asked for them
+      const v1 = existsSync("/sys/fs/cgroup/memory/memory.limit_in_bytes");
+      expect({
+        memory: cgroupFile(cPid, "memory", "memory.limit_in_bytes", "memory.max"),
+        quota: v1 ? `${cgroupFile(cPid, "cpu", "cpu.cfs_quota_us", "")} ${cgroupFile(cPid, "cpu", "cpu.cfs_period_us", "")}` : cgroupFile(cPid, "cpu", "", "cpu.max"),
+        // v2: runc's conversion of shares to weight, 1 + (512 - 2) * 9999 / 262142
+        shares: cgroupFile(cPid, "cpu", "cpu.shares", "cpu.weight"),
+        oom: readFileSync(`/proc/${cPid}/oom_score_adj`, "utf8").trim(),
+      }).toEqual({ memory: String(64 << 20), quota: "50000 100000", shares: v1 ? "512" : "20", oom: "968" });
 
       // ---- the pod's containers share the sandbox's network, IPC and UTS namespaces ----
       for (const kind of ["net", "ipc", "uts"] as const) {

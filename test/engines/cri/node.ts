@@ -187,3 +187,33 @@ export function nsInode(pid: number, kind: "net" | "ipc" | "uts" | "pid" | "mnt"
     return 0;
   }
 }
+
+/**
+ * The content of a cgroup file of `pid`'s cgroup for `controller`: the v1
+ * hierarchy's `v1file` where the controller is mounted as v1 (this
+ * machine's hybrid layout), else the unified hierarchy's `v2file`.
+ */
+export function cgroupFile(pid: number, controller: string, v1file: string, v2file: string): string | undefined {
+  const own = readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n").filter(Boolean);
+  const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter(Boolean);
+  for (const m of mounts) {
+    const [pre, post] = m.split(" - ");
+    const [fstype, , opts] = (post ?? "").split(" ");
+    const at = (pre ?? "").split(" ")[4] ?? "";
+    if (fstype === "cgroup" && (opts ?? "").split(",").includes(controller)) {
+      const line = own.find((l) => l.split(":")[1]!.split(",").includes(controller));
+      if (line) return readFileSync(join(at, line.split(":").slice(2).join(":"), v1file), "utf8").trim();
+    }
+  }
+  for (const m of mounts) {
+    const [pre, post] = m.split(" - ");
+    if ((post ?? "").split(" ")[0] !== "cgroup2") continue;
+    const line = own.find((l) => l.startsWith("0::"));
+    const at = (pre ?? "").split(" ")[4] ?? "";
+    if (line) {
+      const p = join(at, line.slice(3), v2file);
+      if (existsSync(p)) return readFileSync(p, "utf8").trim();
+    }
+  }
+  return undefined;
+}
