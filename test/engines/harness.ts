@@ -169,16 +169,27 @@ export function rootfsTar(dir: string): string {
 
 const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 
+/** What an image made by ociArchive runs, when not the busybox shell. */
+export interface ImageContent {
+  /** a plain tar of the image's root file system */
+  tar: string;
+  /** the image config's Entrypoint and Cmd */
+  entrypoint?: string[];
+  cmd?: string[];
+  /** the archive's file name in dir */
+  name: string;
+}
+
 /**
  * A hand-built OCI image archive (oci-layout, index.json, manifest, config,
- * one gzipped layer) of the busybox rootfs, for `ctr images import`.
- * The index names it `ref` (org.opencontainers.image.ref.name).
+ * one gzipped layer) of the busybox rootfs (or of `content`), for `ctr
+ * images import`. The index names it `ref` (org.opencontainers.image.ref.name).
  */
-export function ociArchive(dir: string, ref: string): string {
+export function ociArchive(dir: string, ref: string, content?: ImageContent): string {
   const work = join(dir, "oci");
   const blobs = join(work, "blobs/sha256");
   mkdirSync(blobs, { recursive: true });
-  const tar = rootfsTar(dir);
+  const tar = content?.tar ?? rootfsTar(dir);
   const layerGz = join(work, "layer.tar.gz");
   must(["sh", "-c", `gzip -n -c '${tar}' > '${layerGz}'`]);
   const layer = readFileSync(layerGz);
@@ -190,7 +201,12 @@ export function ociArchive(dir: string, ref: string): string {
     architecture: "amd64",
     os: "linux",
     created: "2026-01-01T00:00:00Z",
-    config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"], WorkingDir: "/" },
+    config: {
+      Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+      ...(content?.entrypoint ? { Entrypoint: content.entrypoint } : {}),
+      ...(content ? (content.cmd ? { Cmd: content.cmd } : {}) : { Cmd: ["sh"] }),
+      WorkingDir: "/",
+    },
     rootfs: { type: "layers", diff_ids: [`sha256:${diffId}`] },
     history: [{ created: "2026-01-01T00:00:00Z", created_by: "skiff test/engines/harness.ts" }],
   });
@@ -220,7 +236,7 @@ export function ociArchive(dir: string, ref: string): string {
       ],
     }),
   );
-  const archive = join(dir, "busybox-oci.tar");
+  const archive = join(dir, content?.name ?? "busybox-oci.tar");
   must(["tar", "-C", work, "--numeric-owner", "-cf", archive, "oci-layout", "index.json", "blobs"]);
   rmSync(work, { recursive: true, force: true });
   return archive;
