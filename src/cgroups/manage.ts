@@ -2,23 +2,23 @@
 // directories it created itself (recorded in state.json), never others.
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { SystemError, describeErrno } from "../errors";
+import { SkiffError, SystemError, describeErrno } from "../errors";
 import type { CgroupRecord } from "./cgroup_types";
-import { parseProcCgroup, type CgroupLayout, type Hierarchy } from "./layout";
+import { checkCgroupsPath, cgroupDir } from "./cgroups_path";
+import { parseProcCgroup, type CgroupLayout } from "./layout";
 
-/** The container's directory in one hierarchy. */
-export function cgroupDir(h: Hierarchy, cgroupsPath: string, own: Map<string, string>): string {
-  if (cgroupsPath.startsWith("/")) return join(h.mount, cgroupsPath);
-  return join(h.mount, own.get(h.key) ?? "/", cgroupsPath);
-}
-
-/** Make the directories (parents too) and note which ones are new. */
-export function createCgroups(layout: CgroupLayout, opts: { cgroupsPath: string; rootless?: boolean }): CgroupRecord {
+/**
+ * Make the directories (parents too) and note which ones are new.
+ * cgroupsPath is linux.cgroupsPath (or the id); `file` names config.json in
+ * messages about it.
+ */
+export function createCgroups(layout: CgroupLayout, opts: { cgroupsPath: string; file: string; rootless?: boolean }): CgroupRecord {
+  checkCgroupsPath(opts.cgroupsPath, opts.file);
   const own = parseProcCgroup(readFileSync("/proc/self/cgroup", "utf8"));
+  const dirs = layout.hierarchies.map((h) => ({ h, dir: cgroupDir(h, { cgroupsPath: opts.cgroupsPath, own, file: opts.file }) }));
   const rec: CgroupRecord = { paths: {}, created: [] };
   try {
-    for (const h of layout.hierarchies) {
-      const dir = cgroupDir(h, opts.cgroupsPath, own);
+    for (const { h, dir } of dirs) {
       if (opts.rootless && !mayCreateIn(dir, h.mount)) continue; // as runc: no cgroup, no limits
       rec.paths[h.name] = dir;
       if (h.name === "freezer") rec.freezer = dir;
@@ -33,12 +33,30 @@ export function createCgroups(layout: CgroupLayout, opts: { cgroupsPath: string;
         // A new v1 cpuset is empty and refuses tasks until it has cpus and mems.
         if (h.options.split(",").includes("cpuset")) copyCpuset(d);
       }
+      refuseOccupied(dir, rec);
     }
   } catch (e) {
     removeCgroups(rec);
     throw e;
   }
   return rec;
+}
+
+/**
+ * A cgroup that existed before and holds processes is someone else's: the
+ * container would share its limits, and `delete` would kill its processes.
+ * Refused, as runc does since 1.2.
+ */
+function refuseOccupied(dir: string, rec: CgroupRecord): void {
+  if (rec.created.includes(dir)) return;
+  let procs: string;
+  try {
+    procs = readFileSync(join(dir, "cgroup.procs"), "utf8");
+  } catch {
+    return; // unreadable: nothing we could signal there either
+  }
+  const n = procs.split("\n").filter(Boolean).length;
+  if (n > 0) throw new SkiffError(`create cgroup ${dir} (from /linux/cgroupsPath): container's cgroup is not empty: ${n} process(es) found`);
 }
 
 /** An unprivileged caller may use a hierarchy only where it can write (a delegated subtree). */

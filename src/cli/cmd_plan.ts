@@ -7,7 +7,8 @@ import { loadSpec } from "../config/load";
 import { compilePlan } from "../plan/compile";
 import { printPlan } from "../plan/print";
 import { detectLayout, parseProcCgroup } from "../cgroups/layout";
-import { cgroupDir, cgroupDirs } from "../cgroups/manage";
+import { cgroupDirs } from "../cgroups/manage";
+import { cgroupDir, checkCgroupsPath } from "../cgroups/cgroups_path";
 import { gatherHostFacts } from "../container/host_facts";
 import { containerPaths } from "../container/paths";
 import { checkSupported } from "../container/supported";
@@ -28,7 +29,9 @@ export const command: Command = {
     const layout = detectLayout();
     const own = parseProcCgroup(readFileSync("/proc/self/cgroup", "utf8"));
     const cgroupsPath = spec.linux?.cgroupsPath || id;
-    const paths = Object.fromEntries(layout.hierarchies.map((h) => [h.name, cgroupDir(h, cgroupsPath, own)]));
+    const file = join(bundle, "config.json");
+    checkCgroupsPath(cgroupsPath, file);
+    const paths = Object.fromEntries(layout.hierarchies.map((h) => [h.name, cgroupDir(h, { cgroupsPath, own, file })]));
     const cgroupNs = (spec.linux?.namespaces ?? []).some((n) => n.type === "cgroup" && !n.path);
     const rootPath = spec.root!.path;
     const ops = compilePlan(spec, {

@@ -105,7 +105,7 @@ function createLocked(c: {
   // Without privilege, hierarchies the caller may not write are left out, as
   // runc's rootless mode does; limits asked for there then fail clearly.
   const rootless = process.getuid?.() !== 0;
-  const cgroup: CgroupRecord = createCgroups(layout, { cgroupsPath: linux.cgroupsPath || opts.id, rootless });
+  const cgroup: CgroupRecord = createCgroups(layout, { cgroupsPath: linux.cgroupsPath || opts.id, file: join(c.bundle, "config.json"), rootless });
   undo.push(() => removeCgroups(cgroup));
   // Limits are in place before the container's process joins the cgroup.
   const resources = linux.resources as LinuxResources | undefined;
