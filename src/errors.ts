@@ -80,4 +80,5 @@ const ERRNO_TEXT: Record<string, string> = {
   ENOSPC: "no space left on device",
   ELOOP: "too many levels of symbolic links",
   ENOEXEC: "exec format error",
+  ENAMETOOLONG: "file name too long",
 };
