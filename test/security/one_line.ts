@@ -2,7 +2,11 @@
 // stderr, no stack trace or "internal error", and no terminal control bytes
 // (text from a hostile config.json must not reach the terminal raw).
 import { expect } from "bun:test";
+import { constants } from "node:os";
 import type { SkiffResult } from "../integration/skiff";
+
+// "enodev": an errno skiff has no words for (describeErrno's fallback)
+const ERRNO_NAMES = new Set(Object.keys(constants.errno).map((n) => n.toLowerCase()));
 
 // C0 controls but newline and tab, DEL, C1 controls.
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
@@ -15,6 +19,8 @@ export function oneLineProblem(r: Pick<SkiffResult, "code" | "stderr">): string 
   if (!r.stderr.endsWith("\n")) return "stderr does not end in a newline";
   if (/internal error|^\s+at /m.test(r.stderr)) return "a stack trace";
   if (CONTROL.test(r.stderr)) return "a control byte on stderr";
+  const raw = r.stderr.split(/[^a-z0-9]+/).find((w) => ERRNO_NAMES.has(w));
+  if (raw) return `an errno without words: ${raw}`;
   return undefined;
 }
 
