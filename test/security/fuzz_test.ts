@@ -32,7 +32,7 @@ import { execProcess } from "../../src/container/process_json";
 import { detectLayout } from "../../src/cgroups/layout";
 import { cleanupTempDirs, makeRootfs, removeDir, tempDir } from "../bundle";
 import { SKIFF, leftovers, skiff } from "../integration/skiff";
-import { needRoot, skipWhy } from "../skip";
+import { needFile, needRoot, skipWhy } from "../skip";
 import { defaultProfile } from "../seccomp/profile";
 import { Rng, fuzzStrings, mutate, type Mutated } from "./fuzz_mutate";
 import { oneLineProblem } from "./one_line";
@@ -93,6 +93,7 @@ const BASES: Record<string, () => any> = {
     s.linux.devices = [{ path: "/dev/fuse", type: "c", major: 10, minor: 229, fileMode: 0o666, uid: 0, gid: 0 }];
     s.linux.rootfsPropagation = "rslave";
     s.linux.personality = { domain: "LINUX" };
+    s.linux.cgroupsPath = "/fuzz/rich";
     return s;
   },
   // the optional fields the other bases leave out
@@ -119,6 +120,15 @@ const BASES: Record<string, () => any> = {
       cpu: { idle: 0, realtimeRuntime: 0, realtimePeriod: 1000000 },
     };
     s.linux.personality = { domain: "LINUX", flags: [] };
+    s.linux.cgroupsPath = "fuzz-extras/x";
+    s.mounts.push({
+      destination: "/idm",
+      type: "bind",
+      source: "src",
+      options: ["rbind", "idmap"],
+      uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+      gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+    });
     s.hooks = { createContainer: [{ path: "/bin/true" }], startContainer: [{ path: "/bin/true" }], poststart: [{ path: "/bin/true" }] };
     return s;
   },
@@ -235,6 +245,42 @@ describe("fuzz: mutated config.json through skiff plan", () => {
       expect(findings.slice(0, 15)).toEqual([]);
     },
     300_000,
+  );
+});
+
+// What the fuzzer found, kept as fixed cases (each was a finding before its fix).
+describe("fuzz findings, as regression cases", () => {
+  const root = tempDir("skiff-fuzz-regress-");
+  const plan = (doc: unknown) => {
+    const bundle = planBundleDir();
+    writeFileSync(join(bundle, "config.json"), typeof doc === "string" ? doc : JSON.stringify(doc));
+    return skiff(["plan", bundle], { root });
+  };
+  test("an 8-bit CSI in a capability name was printed raw (JSON.stringify leaves C1 controls alone)", () => {
+    const s = base();
+    s.process.capabilities.effective[2] = "\u009b31m";
+    const r = plan(s);
+    expect(oneLineProblem(r)).toBeUndefined();
+    expect(r.stderr).toContain('unknown capability "\\x9b31m"');
+  });
+  test("a NUL in broken JSON was printed raw by the parser's message", () => {
+    const r = plan(JSON.stringify(base()).replace('"hostname"', '\0"hostname"'));
+    expect(oneLineProblem(r)).toBeUndefined();
+    expect(r.stderr).toContain("'\\x00'");
+  });
+  test.skipIf(skipWhy("blkio throttle on a character device", needRoot(), needFile("/sys/fs/cgroup/blkio", "no blkio cgroup")))(
+    "a throttle on a character device failed as 'enodev'",
+    () => {
+      const bundle = fuzzBundle();
+      const s = base();
+      s.linux.resources = { devices: [{ allow: false, access: "rwm" }], blockIO: { throttleReadBpsDevice: [{ major: 1, minor: 3, rate: 1000 }] } };
+      writeFileSync(join(bundle, "config.json"), JSON.stringify(s));
+      const id = `fuzz-${process.pid}-throttle`;
+      const r = skiff(["create", "-b", bundle, id], { root });
+      expect(oneLineProblem(r)).toBeUndefined();
+      expect(r.stderr).toContain("blkio.throttle.read_bps_device: no such device");
+      expect(leftovers(root, id, bundle)).toEqual([]);
+    },
   );
 });
 
@@ -375,7 +421,7 @@ describe.skipIf(skipWhy("fuzz create + delete", needRoot()))("fuzz: mutated conf
       let created = 0;
       const rng = new Rng(SEED ^ 0xc4ea7e);
       // one mutation at a time: more of them get as far as skiff-init
-      for (const c of cases(SEED ^ 0xc4ea7e, CREATES, 1)) {
+      for (const c of cases(SEED ^ 0xc4ea7e, CREATES, Number(process.env.SKIFF_FUZZ_STEPS ?? 1))) {
         const id = `fuzz-${process.pid}-${c.index}`;
         const bundle = fuzzBundle();
         const rootfs = join(bundle, "rootfs");
