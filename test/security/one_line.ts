@@ -19,7 +19,7 @@ export function oneLineProblem(r: Pick<SkiffResult, "code" | "stderr">): string 
   if (!r.stderr.endsWith("\n")) return "stderr does not end in a newline";
   if (/internal error|^\s+at /m.test(r.stderr)) return "a stack trace";
   if (CONTROL.test(r.stderr)) return "a control byte on stderr";
-  const raw = r.stderr.split(/[^a-z0-9]+/).find((w) => ERRNO_NAMES.has(w));
+  const raw = r.stderr.split(/[^A-Za-z0-9]+/).find((w) => ERRNO_NAMES.has(w));
   if (raw) return `an errno without words: ${raw}`;
   return undefined;
 }
