@@ -4,21 +4,21 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, 
 import { dirname, join } from "node:path";
 import { SystemError, describeErrno } from "../errors";
 import type { CgroupRecord } from "./cgroup_types";
-import { parseProcCgroup, type CgroupLayout, type Hierarchy } from "./layout";
+import { checkCgroupsPath, cgroupDir } from "./cgroups_path";
+import { parseProcCgroup, type CgroupLayout } from "./layout";
 
-/** The container's directory in one hierarchy. */
-export function cgroupDir(h: Hierarchy, cgroupsPath: string, own: Map<string, string>): string {
-  if (cgroupsPath.startsWith("/")) return join(h.mount, cgroupsPath);
-  return join(h.mount, own.get(h.key) ?? "/", cgroupsPath);
-}
-
-/** Make the directories (parents too) and note which ones are new. */
-export function createCgroups(layout: CgroupLayout, opts: { cgroupsPath: string; rootless?: boolean }): CgroupRecord {
+/**
+ * Make the directories (parents too) and note which ones are new.
+ * cgroupsPath is linux.cgroupsPath (or the id); `file` names config.json in
+ * messages about it.
+ */
+export function createCgroups(layout: CgroupLayout, opts: { cgroupsPath: string; file: string; rootless?: boolean }): CgroupRecord {
+  checkCgroupsPath(opts.cgroupsPath, opts.file);
   const own = parseProcCgroup(readFileSync("/proc/self/cgroup", "utf8"));
+  const dirs = layout.hierarchies.map((h) => ({ h, dir: cgroupDir(h, { cgroupsPath: opts.cgroupsPath, own, file: opts.file }) }));
   const rec: CgroupRecord = { paths: {}, created: [] };
   try {
-    for (const h of layout.hierarchies) {
-      const dir = cgroupDir(h, opts.cgroupsPath, own);
+    for (const { h, dir } of dirs) {
       if (opts.rootless && !mayCreateIn(dir, h.mount)) continue; // as runc: no cgroup, no limits
       rec.paths[h.name] = dir;
       if (h.name === "freezer") rec.freezer = dir;

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "./command";
 import { requireId } from "./command";
-import { UsageError } from "../errors";
+import { SpecError, UsageError } from "../errors";
+import { validateSpec } from "../config/validate";
 import type { FlagDefs, Parsed } from "./args";
 import type { LinuxResources } from "../cgroups/resources_types";
 import { intFlag, ramInBytes } from "../cgroups/units";
@@ -30,6 +31,19 @@ const FLAGS: FlagDefs = {
   "mem-bw-schema": { kind: "string", help: "The string of Intel RDT/MBA memory bandwidth schema (not supported)" },
 };
 
+/**
+ * The file is config.json's linux.resources and gets the same checks: a
+ * string where a number belongs ("5\n6" as a pids limit) would otherwise be
+ * written to the cgroup file as it is, and stored in state.json.
+ */
+function checkResources(r: unknown, file: string): void {
+  const P = "/linux/resources";
+  const issues = validateSpec({ ociVersion: "1.0.0", root: { path: "rootfs" }, linux: { resources: r } }, { requireProcess: false })
+    .filter((i) => i.pointer.startsWith(P))
+    .map((i) => ({ pointer: i.pointer.slice(P.length) || "/", message: i.message }));
+  if (issues.length) throw new SpecError(`${file} (from --resources)`, issues);
+}
+
 /** The resources asked for: from -r (JSON; other flags are then ignored, as runc does) or from flags. */
 export function resourcesFromFlags(p: Parsed, readStdin: () => string = () => readFileSync(0, "utf8")): LinuxResources {
   const f = p.flags as Record<string, string | undefined>;
@@ -44,6 +58,7 @@ export function resourcesFromFlags(p: Parsed, readStdin: () => string = () => re
       throw new UsageError(`parse resources (from --resources): ${(e as Error).message}`);
     }
     if (!r || typeof r !== "object" || Array.isArray(r)) throw new UsageError("parse resources (from --resources): not a JSON object");
+    checkResources(r, f.resources === "-" ? "resources from stdin" : f.resources);
     return r as LinuxResources;
   }
   const r: LinuxResources = {};

@@ -5,6 +5,7 @@ import { SkiffError, UsageError, describeErrno } from "../errors";
 import { parseArgs, helpText, type FlagDefs } from "./args";
 import { ExitStatus, type Command, type Globals } from "./command";
 import { configureLog, logError, logPhase } from "../util/log";
+import { printable } from "../util/printable";
 import { DEFAULT_ROOT } from "../container/paths";
 
 const GLOBAL_FLAGS: FlagDefs = {
@@ -104,16 +105,20 @@ export async function main(argv: string[]): Promise<number> {
   } catch (caught) {
     const status = caught instanceof ExitStatus ? caught.status : 1;
     const e = caught instanceof ExitStatus ? caught.cause : caught;
+    // Messages carry text from files and the command line: one line, no
+    // terminal controls, whatever they held.
     if (e instanceof SkiffError) {
-      logError(e.message);
+      logError(printable(e.message));
       return status;
     }
     // A file operation that failed on the host: its syscall, path and cause
-    // are the whole story (an unwritable --root, say). Anything else is a
-    // bug of ours: say so, with the stack for the report.
+    // are the whole story (an unwritable --root, say; Bun refuses a path
+    // longer than PATH_MAX before any syscall, with the errno's code). Anything
+    // else is a bug of ours: say so, with the stack for the report.
     const err = e as NodeJS.ErrnoException;
-    if (typeof err?.code === "string" && err.syscall) {
-      logError(`${command || "skiff"}: ${err.syscall}${err.path ? ` ${err.path}` : ""}: ${describeErrno(err)}`);
+    if (typeof err?.code === "string" && /^E[A-Z]+$/.test(err.code)) {
+      const path = err.path ? ` ${err.path.length > 200 ? `${err.path.slice(0, 200)}...` : err.path}` : "";
+      logError(printable(`${command || "skiff"}: ${err.syscall ?? "path"}${path}: ${describeErrno(err)}`));
       return status;
     }
     logError(`${command || "skiff"}: internal error: ${err?.stack ?? e}`);

@@ -3,6 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import { describeErrno, SpecError } from "../errors";
+import { printable } from "../util/printable";
 import type { Spec } from "./types";
 import { dropNullMembers, dropUnknownDeviceAccess, validateSpec } from "./validate";
 import { logWarning } from "../util/log";
@@ -41,6 +42,7 @@ export function readJsonFile(file: string): { raw: string; value: unknown } {
   try {
     return { raw, value: dropNullMembers(JSON.parse(raw)) };
   } catch (e) {
-    throw new SpecError(file, [{ pointer: "", message: `parse json: ${file}: ${e instanceof Error ? e.message : String(e)}` }]);
+    // The parser quotes the bytes it stopped at: shown escaped, never raw.
+    throw new SpecError(file, [{ pointer: "", message: printable(`parse json: ${file}: ${e instanceof Error ? e.message : String(e)}`) }]);
   }
 }

@@ -127,7 +127,7 @@ function createLocked(c: {
     undo.push(() => conn.close());
     cgroup = systemd.plannedRecord(layout, unitPath);
   } else {
-    cgroup = createCgroups(layout, { cgroupsPath: linux.cgroupsPath || opts.id, rootless });
+    cgroup = createCgroups(layout, { cgroupsPath: linux.cgroupsPath || opts.id, file: join(c.bundle, "config.json"), rootless });
     undo.push(() => removeCgroups(cgroup));
     checkExistingCgroup(cgroup, logWarning);
     // Limits are in place before the container's process joins the cgroup.

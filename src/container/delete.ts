@@ -7,7 +7,7 @@ import { signalAll } from "../cgroups/freeze";
 import { runHooksWarning } from "../hooks/run_hooks";
 import { logWarning } from "../util/log";
 import { killAndWait } from "./kill_wait";
-import { deriveStatus, readState } from "./state";
+import { NoSuchContainer, deriveStatus, readState } from "./state";
 import { withContainerLock } from "./lock";
 import { containerPaths } from "./paths";
 import { loadSystemdDriver } from "../systemd/load";
@@ -22,7 +22,7 @@ function deleteLocked(root: string, id: string, opts: { force: boolean }): void 
   try {
     found = readState(root, id);
   } catch (e) {
-    if (opts.force && e instanceof StateError) return; // runc: deleting nothing with --force succeeds
+    if (opts.force && e instanceof NoSuchContainer) return; // runc: deleting nothing with --force succeeds
     throw e;
   }
   const { state, paths } = found;

@@ -5,6 +5,7 @@ import { StateError } from "../errors";
 import { containerPaths, type ContainerPaths } from "./paths";
 import type { Spec } from "../config/types";
 import type { CgroupRecord } from "../cgroups/cgroup_types";
+import { cgroupRecordProblem } from "../cgroups/record_check";
 
 export type Status = "creating" | "created" | "running" | "paused" | "stopped";
 
@@ -25,15 +26,43 @@ export interface ContainerState {
   config: Spec;
 }
 
+/** No state directory (or no state.json in it) for this id. */
+export class NoSuchContainer extends StateError {
+  override name = "NoSuchContainer";
+}
+
 export function readState(root: string, id: string): { state: ContainerState; paths: ContainerPaths } {
   const paths = containerPaths(root, id);
   let text: string;
   try {
     text = readFileSync(paths.state, "utf8");
   } catch {
-    throw new StateError(`container "${id}" does not exist`);
+    throw new NoSuchContainer(`container "${id}" does not exist`);
   }
-  return { state: JSON.parse(text) as ContainerState, paths };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new StateError(`read state of container ${id}: ${paths.state} is not valid JSON`);
+  }
+  const problem = stateProblem(value, id);
+  if (problem) throw new StateError(`read state of container ${id}: ${paths.state}: ${problem}`);
+  return { state: value as ContainerState, paths };
+}
+
+/**
+ * state.json is input to every later command: a field skiff acts on that is
+ * missing, of the wrong type, or (cgroups) names something other than a
+ * cgroup is refused here, before any command acts on it.
+ */
+function stateProblem(v: unknown, id: string): string | undefined {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return "not an object";
+  const s = v as Record<string, unknown>;
+  if (s.id !== id) return `id: not ${JSON.stringify(id)}`;
+  if (!Number.isInteger(s.pid) || (s.pid as number) <= 0) return "pid: not a positive integer";
+  for (const k of ["pidStartTime", "bundle", "rootfs", "ociVersion"] as const) if (typeof s[k] !== "string") return `${k}: not a string`;
+  if (typeof s.config !== "object" || s.config === null) return "config: not an object";
+  return cgroupRecordProblem(s.cgroup);
 }
 
 export function writeState(paths: ContainerPaths, state: ContainerState): void {
