@@ -103,7 +103,9 @@ int op_mknod(const struct op *o, struct err *e)
 	if (node < 0)
 		return fail(e, errno, "open %s", path);
 	struct stat st;
-	if (fstat(node, &st) < 0 || (st.st_mode & S_IFMT) != (mode & S_IFMT) || st.st_rdev != dev) {
+	/* A fifo has no device number: the kernel ignores the one given. */
+	int is_dev = S_ISCHR(mode) || S_ISBLK(mode);
+	if (fstat(node, &st) < 0 || (st.st_mode & S_IFMT) != (mode & S_IFMT) || (is_dev && st.st_rdev != dev)) {
 		close(node);
 		return fail(e, EEXIST, "mknod %s: replaced while it was made", path);
 	}
