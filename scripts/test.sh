@@ -47,6 +47,8 @@ if [ "$(id -u)" -eq 0 ]; then
     ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || vm_need="$vm_need linux-image-cloud-amd64"
     command -v cpio >/dev/null 2>&1 || vm_need="$vm_need cpio"
   fi
+  # checkpoint/restore: Debian's criu (the host test; the VM test copies it in)
+  [ -x /usr/sbin/criu ] || vm_need="$vm_need criu"
   if [ -n "$vm_need" ]; then
     echo "test: installing$vm_need"
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $vm_need >/dev/null ||

@@ -197,7 +197,7 @@ function createLocked(c: {
   return { state, paths: c.paths, init };
 }
 
-function resolveRootfs(spec: Spec, bundle: string): string {
+export function resolveRootfs(spec: Spec, bundle: string): string {
   const path = spec.root?.path;
   if (!path) throw new SpecError("config.json", [{ pointer: "/root/path", message: "root.path is required" }]);
   const rootfs = isAbsolute(path) ? path : join(bundle, path);
@@ -230,7 +230,7 @@ function writeIdMaps(pid: number, spec: Spec): void {
   }
 }
 
-function writePidFile(path: string, pid: number): void {
+export function writePidFile(path: string, pid: number): void {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     writeFileSync(tmp, String(pid));
