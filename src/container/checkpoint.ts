@@ -8,7 +8,7 @@ import { SkiffError, StateError, UsageError, describeErrno } from "../errors";
 import { LOCK_EX, flock } from "../util/libc";
 import { detectLayout } from "../cgroups/layout";
 import { CG_MODES, ReqType, type Message } from "../criu/proto";
-import { criuRequest } from "../criu/swrk";
+import { criuConfigFile, criuRequest, networkLock } from "../criu/swrk";
 import { dumpExtMounts } from "../criu/ext_mounts";
 import { gatherHostFacts } from "./host_facts";
 import { deriveStatus, readState, type ContainerState } from "./state";
@@ -90,6 +90,10 @@ export async function checkpointContainer(o: CheckpointOptions): Promise<void> {
         opts.trackMem = true;
       }
       if (mode !== undefined) opts.manageCgroupsMode = mode;
+      const configFile = criuConfigFile(state.config.annotations);
+      if (configFile) opts.configFile = configFile;
+      const lock = networkLock();
+      if (lock !== undefined) opts.networkLock = lock;
       if (o.lazyPages && o.statusFd !== undefined) opts.statusFd = o.statusFd;
       if (o.preDump) await needFeature(o, "memTrack", what);
       if (o.lazyPages) await needFeature(o, "lazyPages", what);

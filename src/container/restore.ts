@@ -18,7 +18,7 @@ import { applyResources } from "../cgroups/apply";
 import type { LinuxResources } from "../cgroups/resources_types";
 import { runHooks } from "../hooks/run_hooks";
 import { ReqType, type Message } from "../criu/proto";
-import { criuRequest } from "../criu/swrk";
+import { criuConfigFile, criuRequest, networkLock } from "../criu/swrk";
 import { makeMountPoints, restoreExtMounts } from "../criu/ext_mounts";
 import { bindMount, closeFd, detachMount, sendFdTo } from "../criu/sys";
 import { checkId, containerPaths } from "./paths";
@@ -123,6 +123,10 @@ export async function restoreContainer(o: RestoreOptions): Promise<ContainerStat
         inheritFd: [...pipeInherits(imagePath), ...joinedNamespaces(spec, nsFds)],
       };
       if (mode !== undefined) opts.manageCgroupsMode = mode;
+      const configFile = criuConfigFile(spec.annotations);
+      if (configFile) opts.configFile = configFile;
+      const lock = networkLock();
+      if (lock !== undefined) opts.networkLock = lock;
       const hookState = { ociVersion: spec.ociVersion, id: o.id, status: "creating", bundle, annotations: spec.annotations };
       const resp = await criuRequest({
         criu: o.criu,
@@ -132,6 +136,7 @@ export async function restoreContainer(o: RestoreOptions): Promise<ContainerStat
         // the default work dir is in the state dir, which a failure removes
         logKept: Boolean(o.workPath),
         extraFds: nsFds,
+        stdio: true,
         started(criuPid, req) {
           // criu restores the tree into the cgroups it is in: this container's.
           joinCgroups(cgroup, criuPid);

@@ -49,7 +49,12 @@ export const CRIU_OPTS: Schema = {
   lazyPages: { no: 48, type: "bool" },
   statusFd: { no: 49, type: "int32" },
   orphanPtsMaster: { no: 50, type: "bool" },
+  configFile: { no: 51, type: "string" },
+  networkLock: { no: 64, type: "uint32" },
 };
+
+/** criu_network_lock_method */
+export const NetworkLock = { IPTABLES: 1, NFTABLES: 2 } as const;
 
 export const CRIU_REQ: Schema = {
   type: { no: 1, type: "uint32" },

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { writeSync } from "node:fs";
 import { SkiffError } from "../errors";
 import { logDebug } from "../util/log";
-import { CRIU_REQ, CRIU_RESP, ReqType, decode, encode, type Message } from "./proto";
+import { CRIU_REQ, CRIU_RESP, NetworkLock, ReqType, decode, encode, type Message } from "./proto";
 import { closeFd, recvPacket, seqpacketPair } from "./sys";
 
 export const DEFAULT_CRIU = "criu";
@@ -22,6 +22,8 @@ export interface SwrkRequest {
   logKept?: boolean;
   /** fds criu gets as 4, 5, ... (namespaces restore joins, named in inherit_fd) */
   extraFds?: number[];
+  /** criu gets skiff's stdio (restore: the stdio pipes it hands on); else /dev/null, as runc */
+  stdio?: boolean;
   /** after criu started, before the request: restore puts criu in the container's cgroups */
   started?(criuPid: number, req: Message): void;
   /** a notification criu waits on (script name, pid, fds that came with it) */
@@ -34,7 +36,7 @@ export async function criuRequest(r: SwrkRequest): Promise<Message> {
   let proc: ReturnType<typeof Bun.spawn>;
   try {
     proc = Bun.spawn([r.criu, "swrk", "3"], {
-      stdio: ["inherit", "inherit", "inherit", theirs, ...(r.extraFds ?? [])] as never,
+      stdio: [...(r.stdio ? ["inherit", "inherit", "inherit"] : ["ignore", "ignore", "ignore"]), theirs, ...(r.extraFds ?? [])] as never,
     });
   } catch (e) {
     closeFd(ours);
@@ -83,12 +85,15 @@ export async function criuRequest(r: SwrkRequest): Promise<Message> {
     closeFd(ours);
   }
   const status = await proc.exited;
+  // A crash is its own reason (criu 3.17 dies of SIGSEGV on an RPC config_file).
+  if (proc.signalCode && r.req.type !== ReqType.PRE_DUMP) return fail(r, `criu was killed by ${proc.signalCode}`);
   if (final && status !== 0 && r.req.type !== ReqType.PRE_DUMP) failure = `criu exited with status ${status}`;
-  if (failure !== undefined || !final) {
-    const reason = logReason(r.logPath) ?? failure ?? "criu failed";
-    throw new SkiffError(`${r.what}: ${reason}${r.logPath && r.logKept !== false ? ` (log: ${r.logPath})` : ""}`);
-  }
+  if (failure !== undefined || !final) return fail(r, logReason(r.logPath) ?? failure ?? "criu failed");
   return final;
+}
+
+function fail(r: SwrkRequest, reason: string): never {
+  throw new SkiffError(`${r.what}: ${reason}${r.logPath && r.logKept !== false ? ` (log: ${r.logPath})` : ""}`);
 }
 
 function send(fd: number, msg: Message): void {
@@ -96,10 +101,15 @@ function send(fd: number, msg: Message): void {
   if (writeSync(fd, bytes) !== bytes.length) throw new SkiffError("send request to criu: short write");
 }
 
+// Errors criu logs while it probes the kernel and goes on without the
+// feature (no tun, no veth), and the bare exit status of a helper it ran
+// (its own message comes on the next lines): never the cause.
+const NOT_THE_CAUSE = [/^tun: /, /^Unable to create a veth pair/, /^-?\d+ reported by netlink/, /^exited, status=\d+$/];
+
 /**
- * criu's first error in its log ("Error (criu/vdso.c:381): vdso: Unexpected
- * rt vDSO area bounds" becomes "criu: vdso: Unexpected rt vDSO area bounds"):
- * the first is the cause, later ones are its consequences.
+ * criu's first telling error in its log ("Error (criu/vdso.c:381): vdso:
+ * Unexpected rt vDSO area bounds" becomes "criu: vdso: Unexpected rt vDSO
+ * area bounds"): the first is the cause, later ones are its consequences.
  */
 export function logReason(path: string | undefined): string | undefined {
   if (!path || !existsSync(path)) return undefined;
@@ -109,6 +119,30 @@ export function logReason(path: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
-  const m = /Error \([^)]*\): (.*)$/m.exec(text);
-  return m ? `criu: ${m[1]!.trim()}` : undefined;
+  for (const m of text.matchAll(/Error \([^)]*\): (.*)$/gm)) {
+    const msg = m[1]!.trim();
+    if (!NOT_THE_CAUSE.some((re) => re.test(msg))) return `criu: ${msg}`;
+  }
+  return undefined;
+}
+
+/**
+ * The criu configuration file for this container, as runc chooses it: the
+ * annotation org.criu.config (an empty value: none), else
+ * /etc/criu/runc.conf when present, so one host setting (say
+ * "network-lock nftables") serves both runtimes.
+ */
+export function criuConfigFile(annotations: Record<string, string> | undefined): string | undefined {
+  const chosen = annotations?.["org.criu.config"];
+  if (chosen !== undefined) return chosen || undefined;
+  return existsSync("/etc/criu/runc.conf") ? "/etc/criu/runc.conf" : undefined;
+}
+
+/**
+ * How criu locks the network while it works: its default, iptables, runs
+ * iptables-restore; where that is not installed criu would fail, so skiff
+ * asks for nftables (criu's own library, the nf_tables module) instead.
+ */
+export function networkLock(): number | undefined {
+  return Bun.which("iptables-restore", { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" }) ? undefined : NetworkLock.NFTABLES;
 }
