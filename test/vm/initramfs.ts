@@ -30,7 +30,7 @@ export function findKernel(): string | undefined {
 }
 
 /** Shared objects build/skiff needs (ldd), loader included: absolute paths. */
-function sharedLibraries(binary: string): string[] {
+export function sharedLibraries(binary: string): string[] {
   const out: string[] = [];
   for (const line of run(["ldd", binary], "list shared libraries").split("\n")) {
     const m = /=>\s+(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);

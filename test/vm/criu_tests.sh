@@ -1,0 +1,172 @@
+#!/bin/sh
+# checkpoint/restore tests, run by /init inside the criu VM, the same steps
+# under skiff and under runc (differential). One line per check:
+#   vmtest: ok NAME | vmtest: FAIL NAME: WHY
+# timings as "vmtime: RUNTIME ACTION SECONDS", then "vmtest: N passed, N failed".
+B=/test/bundles
+pass=0
+fail=0
+ok() { echo "vmtest: ok $1"; pass=$((pass + 1)); }
+bad() { echo "vmtest: FAIL $1: $2"; fail=$((fail + 1)); }
+# run NAME COMMAND...: the command succeeds (its output is shown when not)
+run() {
+	name=$1
+	shift
+	if "$@" </dev/null >/tmp/out 2>&1; then ok "$name"; else
+		bad "$name" "$* failed: $(tr '\n' ' ' </tmp/out)"
+		# criu's errors, from the log the message names
+		log=$(sed -n 's/.*(log: \([^)]*\)).*/\1/p' /tmp/out)
+		[ -n "$log" ] && [ -f "$log" ] && grep -e Error -e Warn "$log" | tail -15 | sed 's/^/    criu: /'
+		# the first failure's log in full context, once
+		if [ -n "$log" ] && [ -f "$log" ] && [ -z "$shown" ]; then
+			shown=1
+			grep -v -e 'pie:' "$log" | grep -B30 -m1 -e 'Invalid argument' -e 'FAILED' | sed 's/^/    log: /'
+		fi
+	fi
+}
+now() { cut -d' ' -f1 /proc/uptime; }
+# timed NAME ACTION COMMAND...: run, and print how long it took
+timed() {
+	name=$1
+	action=$2
+	shift 2
+	t0=$(now)
+	run "$name" "$@"
+	echo "vmtime: $RT $action $(awk "BEGIN { printf \"%.2f\", $(now) - $t0 }")"
+}
+rt() {
+	if [ "$RT" = skiff ]; then skiff --root /run/ct-skiff "$@"; else runc --root /run/ct-runc "$@"; fi
+}
+status_of() { rt state "$1" 2>/dev/null | sed -n 's/.*"status": *"\([a-z]*\)".*/\1/p'; }
+count() { c=$(cat "/test/data/$1/count" 2>/dev/null); echo "${c:-0}"; }
+# wait_count BUNDLE MIN: until the count reaches MIN (up to 60 s: TCG is slow)
+wait_count() {
+	i=0
+	while [ "$(count "$1")" -lt "$2" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+}
+# stopped BUNDLE: prints the count if it stays put for a second (no process writes it)
+stopped() {
+	a=$(count "$1")
+	sleep 1
+	[ "$(count "$1")" = "$a" ] && echo "$a"
+}
+# goes_on NAME BUNDLE FROM: the count moves past FROM+3 and never shows a value
+# below FROM meanwhile (a fresh start would write 1, 2, ...)
+goes_on() {
+	if [ -z "$3" ]; then
+		bad "$1" "no count to go on from (the checkpoint did not stop it)"
+		return
+	fi
+	low=999999
+	i=0
+	while [ "$(count "$2")" -lt $(($3 + 3)) ] && [ $i -lt 600 ]; do
+		c=$(count "$2")
+		[ "$c" -lt "$low" ] && low=$c
+		sleep 0.05
+		i=$((i + 1))
+	done
+	c=$(count "$2")
+	if [ "$c" -ge $(($3 + 3)) ] && [ "$low" -ge "$3" ]; then ok "$1"; else bad "$1" "count from $3: lowest seen $low, now $c"; fi
+}
+fresh() { rm -f "/test/data/$1/count"; }
+gone() { # NAME ID: the runtime no longer knows the container
+	if rt state "$2" >/dev/null 2>&1; then bad "$1" "state $2 still answers: $(status_of "$2")"; else ok "$1"; fi
+}
+is_status() { # NAME ID STATUS
+	s=$(status_of "$2")
+	if [ "$s" = "$3" ]; then ok "$1"; else bad "$1" "status of $2 is '$s', want $3"; fi
+}
+wait_socket() {
+	i=0
+	while [ ! -S "$1" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+}
+
+for RT in skiff runc; do
+	W=/tmp/$RT
+	mkdir -p $W
+	echo "vm: --- $RT"
+
+	# 1. a counting container, checkpointed (it stops and is gone), restored: the count goes on
+	fresh count
+	run $RT-run rt run -d -b $B/count c1
+	wait_count count 10
+	timed $RT-checkpoint checkpoint rt checkpoint --image-path $W/img1 c1
+	n=$(stopped count)
+	if [ -n "$n" ]; then ok $RT-checkpoint-stops; else bad $RT-checkpoint-stops "the count still moves"; fi
+	gone $RT-checkpoint-deletes c1
+	timed $RT-restore restore rt restore -d -b $B/count --image-path $W/img1 c1
+	is_status $RT-restored-running c1 running
+	goes_on $RT-restored-counts-on count "$n"
+	got=$(rt exec c1 cat /data/count 2>&1)
+	if [ "$got" -ge "$n" ] 2>/dev/null; then ok $RT-restored-exec; else bad $RT-restored-exec "exec cat /data/count: $got"; fi
+	cg=$(cat /proc/"$(rt state c1 | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')"/cgroup)
+	case "$cg" in "0::/criu-test/count") ok $RT-restored-cgroup ;; *) bad $RT-restored-cgroup "cgroup $cg" ;; esac
+	run $RT-restored-kill rt kill c1 KILL
+	i=0
+	while [ "$(status_of c1)" != stopped ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	run $RT-restored-delete rt delete c1
+
+	# 2. --leave-running, then a restore into a new id
+	fresh count
+	run $RT-run-2 rt run -d -b $B/count c1
+	wait_count count 5
+	before=$(count count)
+	run $RT-checkpoint-leave-running rt checkpoint --leave-running --image-path $W/img2 c1
+	is_status $RT-left-running c1 running
+	a=$(count count)
+	sleep 1
+	if [ "$(count count)" -gt "$a" ]; then ok $RT-left-running-counts; else bad $RT-left-running-counts "count stays at $a"; fi
+	run $RT-delete-left rt delete -f c1
+	run $RT-restore-new-id rt restore -d -b $B/count --image-path $W/img2 c2
+	is_status $RT-new-id-running c2 running
+	goes_on $RT-new-id-counts-on count "$before"
+	run $RT-new-id-delete rt delete -f c2
+
+	# 3. pre-dump, then a dump on top of it (--parent-path)
+	fresh count
+	run $RT-run-3 rt run -d -b $B/count c1
+	wait_count count 5
+	run $RT-pre-dump rt checkpoint --pre-dump --image-path $W/pre c1
+	is_status $RT-pre-dump-running c1 running
+	echo "vm: pre-dump images: $(ls $W/pre | tr '\n' ' ')"
+	timed $RT-dump-on-parent checkpoint-after-pre-dump rt checkpoint --image-path $W/final --parent-path ../pre c1
+	if [ -L $W/final/parent ]; then ok $RT-parent-link; else bad $RT-parent-link "no $W/final/parent link: $(ls $W/final | tr '\n' ' ')"; fi
+	n=$(stopped count)
+	run $RT-restore-pre-dumped rt restore -d -b $B/count --image-path $W/final c1
+	goes_on $RT-pre-dumped-counts-on count "$n"
+	run $RT-pre-dumped-delete rt delete -f c1
+
+	# 4. a terminal: the pty master goes to --console-socket at run and at restore
+	fresh tty
+	recvtty -m save -o $W/tty1.out -n $W/tty1.info $W/tty1.sock &
+	recv1=$!
+	wait_socket $W/tty1.sock
+	run $RT-run-tty rt run -d --console-socket $W/tty1.sock -b $B/tty t1
+	wait_count tty 5
+	run $RT-checkpoint-tty rt checkpoint --image-path $W/tty t1
+	n=$(stopped tty)
+	recvtty -m save -o $W/tty2.out -n $W/tty2.info $W/tty2.sock &
+	recv2=$!
+	wait_socket $W/tty2.sock
+	run $RT-restore-tty rt restore -d --console-socket $W/tty2.sock -b $B/tty --image-path $W/tty t1
+	goes_on $RT-tty-counts-on tty "$n"
+	got=$(rt exec t1 readlink /proc/1/fd/1 2>&1)
+	case "$got" in /dev/pts/*) ok $RT-tty-restored-pts ;; *) bad $RT-tty-restored-pts "init's stdout is '$got'" ;; esac
+	sleep 1
+	last=$(grep -o 'tick [0-9]*' $W/tty2.out 2>/dev/null | tail -1 | cut -d' ' -f2)
+	if [ "${last:-0}" -gt "${n:-0}" ]; then ok $RT-tty-output-after-restore; else bad $RT-tty-output-after-restore "recvtty got '$(head -c 200 $W/tty2.out 2>/dev/null | tr '\n\r' '  ')' (count was $n)"; fi
+	run $RT-tty-delete rt delete -f t1
+	# a receiver that got no pty (a failed run or restore) would wait forever
+	kill $recv1 $recv2 2>/dev/null
+
+	# 5. nothing left behind
+	left=$(ls /run/ct-$RT 2>/dev/null)
+	[ -z "$left" ] && ok $RT-no-state || bad $RT-no-state "state left: $left"
+	left=$(ls -d /sys/fs/cgroup/criu-test/* 2>/dev/null | grep -v '\.' )
+	[ -z "$left" ] && ok $RT-no-cgroups || bad $RT-no-cgroups "cgroups left: $left"
+	left=$(grep -e criu-root -e ' /rootfs' /proc/mounts)
+	[ -z "$left" ] && ok $RT-no-mounts || bad $RT-no-mounts "mounts left: $left"
+	left=$(ps -o pid,args | grep 'while :' | grep -v grep)
+	[ -z "$left" ] && ok $RT-no-processes || bad $RT-no-processes "processes left: $left"
+done
+echo "vmtest: $pass passed, $fail failed"
