@@ -12,7 +12,7 @@ export const command: Command = {
   flags: {
     bundle: { kind: "string", short: "b", help: "path to the root of the bundle directory (default: the current directory)" },
     "image-path": { kind: "string", help: "path to criu image files for restoring (default: ./checkpoint)" },
-    "work-path": { kind: "string", help: "path for saving work files and logs (default: the container's state directory)" },
+    "work-path": { kind: "string", help: "path for saving work files and logs (default: --image-path)" },
     detach: { kind: "bool", short: "d", help: "detach from the container's process" },
     "pid-file": { kind: "string", help: "specify the file to write the process id to" },
     "console-socket": { kind: "string", help: "path to an AF_UNIX socket which will receive the restored pty master" },

@@ -88,7 +88,8 @@ export async function restoreContainer(o: RestoreOptions): Promise<ContainerStat
     applyResources(layout, cgroup, linux.resources as LinuxResources | undefined, { warn: logWarning, debug: logDebug });
     const facts = gatherHostFacts(layout, { cgroup, cgroupNs: false });
 
-    const workPath = resolve(o.workPath || join(paths.dir, "criu.work"));
+    // As runc: restore.log beside the images, where it outlives a failure.
+    const workPath = resolve(o.workPath || imagePath);
     mkdirSync(workPath, { recursive: true, mode: 0o700 });
     makeMountPoints(spec, { rootfs, bundle });
     mkdirSync(criuRoot, { mode: 0o755 });
@@ -133,8 +134,6 @@ export async function restoreContainer(o: RestoreOptions): Promise<ContainerStat
         what,
         req: { type: ReqType.RESTORE, opts },
         logPath: join(workPath, "restore.log"),
-        // the default work dir is in the state dir, which a failure removes
-        logKept: Boolean(o.workPath),
         extraFds: nsFds,
         stdio: true,
         started(criuPid, req) {

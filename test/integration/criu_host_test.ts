@@ -106,7 +106,7 @@ describe.skipIf(rootSkip || criuWorks)("checkpoint and restore where criu fails"
     const id = uniqueId("rs");
     made.push(id);
     const line = oneLine(skiff(["restore", "-d", "-b", bundle, "--image-path", images, id], { root }));
-    expect(line).toBe(`skiff: restore container ${id}: criu: ${criuError}`);
+    expect(line).toBe(`skiff: restore container ${id}: criu: ${criuError} (log: ${images}/restore.log)`);
     expect(leftovers(root, id, bundle)).toEqual([]);
     expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(join(root, id));
     // a --work-path outlives the failure and is named
@@ -167,5 +167,20 @@ describe.skipIf(rootSkip)("checkpoint and restore: missing criu, bad flags", () 
     writeFileSync(join(images, "inventory.img"), "");
     expect(oneLine(skiff(["restore", "-d", "-b", bundle, "--image-path", images, id], { root }))).toContain(`container with id exists: ${id}`);
     expect(leftovers(root, "r-" + id, bundle)).toEqual([]);
+  });
+
+  test("a terminal restore needs --detach and --console-socket, as at create", () => {
+    const bundle = makeBundle({ args: LOOP, busybox: true, mutate: (s) => void (s.process!.terminal = true) });
+    const images = tempDir("skiff-criu-img-");
+    writeFileSync(join(images, "inventory.img"), "");
+    const id = uniqueId("ttyrs");
+    made.push(id);
+    expect(oneLine(skiff(["restore", "-d", "-b", bundle, "--image-path", images, id], { root }))).toBe(
+      "skiff: cannot allocate tty if skiff will detach without setting console socket",
+    );
+    expect(oneLine(skiff(["restore", "-b", bundle, "--image-path", images, id], { root }))).toBe(
+      `skiff: restore container ${id}: a terminal needs --detach and --console-socket (the restored pty master goes there)`,
+    );
+    expect(leftovers(root, id, bundle)).toEqual([]);
   });
 });
