@@ -78,6 +78,10 @@ export function criuBundles(): Record<string, Spec> {
       s.process!.terminal = true;
       s.process!.args = ["sh", "-c", COUNT.replace("> /data/count;", "> /data/count; echo tick $i;")];
     }),
+    // stdio stays the pipes the runtime was given: restore hands in new ones
+    pipe: bundle("pipe", (s) => {
+      s.process!.args = ["sh", "-c", COUNT.replace("> /data/count;", "> /data/count; echo tick $i;")];
+    }),
   };
 }
 

@@ -18,7 +18,7 @@ import { CRIU, CRIU_VM_DIR, RUNC, buildCriuInitramfs } from "./criu_initramfs";
 import { needRoot, skipWhy } from "../skip";
 
 const QEMU = "qemu-system-x86_64";
-const TIMEOUT_S = Number(process.env.SKIFF_VM_TIMEOUT ?? 900);
+const TIMEOUT_S = Number(process.env.SKIFF_VM_TIMEOUT ?? 400);
 const kernel = findKernel();
 const skip = skipWhy(
   "checkpoint/restore VM",
@@ -64,7 +64,7 @@ async function bootVm(initrd: string): Promise<{ output: string; seconds: number
 
 describe.skipIf(skip)("checkpoint and restore (qemu VM, criu on Debian's cloud kernel)", () => {
   test(
-    "a counting container, --leave-running, pre-dump, a terminal, a bind mount, a new id: under skiff and runc",
+    "a counting container, --leave-running, pre-dump, a terminal, pipes, attached, a bind mount, a new id: under skiff and runc",
     async () => {
       const built = buildCriuInitramfs(kernel!);
       const vm = await bootVm(built.path);
@@ -85,7 +85,7 @@ describe.skipIf(skip)("checkpoint and restore (qemu VM, criu on Debian's cloud k
       if (!summary) throw new Error(`no "vmtest: N passed, N failed" line in the VM output:\n${log.slice(-3000)}`);
       expect(results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.why}`)).toEqual([]);
       expect(Number(summary[1])).toBe(results.length);
-      expect(results.length).toBeGreaterThan(60);
+      expect(results.length).toBeGreaterThan(90);
     },
     (TIMEOUT_S + 120) * 1000,
   );

@@ -159,7 +159,38 @@ for RT in skiff runc; do
 	# a receiver that got no pty (a failed run or restore) would wait forever
 	kill $recv1 $recv2 2>/dev/null
 
-	# 5. nothing left behind
+	# 5. stdio pipes: the restored process writes to the pipe restore was given
+	#    (descriptors.json names the old pipes; criu takes the new ones in their place)
+	fresh pipe
+	(while [ ! -e $W/stop1 ]; do sleep 0.2; done) | rt run -d -b $B/pipe p1 2>&1 | cat >$W/pipe1.out &
+	wait_count pipe 5
+	run $RT-checkpoint-pipes rt checkpoint --image-path $W/pipe p1
+	n=$(stopped pipe)
+	touch $W/stop1
+	(while [ ! -e $W/stop2 ]; do sleep 0.2; done) | rt restore -d -b $B/pipe --image-path $W/pipe p1 2>&1 | cat >$W/pipe2.out &
+	goes_on $RT-pipes-counts-on pipe "$n"
+	last=$(grep -o 'tick [0-9]*' $W/pipe2.out 2>/dev/null | tail -1 | cut -d' ' -f2)
+	if [ "${last:-0}" -gt "${n:-0}" ]; then ok $RT-pipes-output-after-restore; else bad $RT-pipes-output-after-restore "the new pipe got '$(head -c 300 $W/pipe2.out | tr '\n' ' ')' (count was $n)"; fi
+	run $RT-pipes-delete rt delete -f p1
+	touch $W/stop2
+
+	# 6. an attached restore: the runtime waits, exits with the process's status, deletes it
+	fresh count
+	run $RT-run-attached rt run -d -b $B/count c1
+	wait_count count 5
+	run $RT-checkpoint-attached rt checkpoint --image-path $W/att c1
+	n=$(stopped count)
+	(rt restore -b $B/count --image-path $W/att c1 </dev/null >$W/att.out 2>&1; echo $? >$W/att.rc) &
+	goes_on $RT-attached-counts-on count "$n"
+	is_status $RT-attached-running c1 running
+	run $RT-attached-kill rt kill c1 KILL
+	i=0
+	while [ ! -s $W/att.rc ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	rc=$(cat $W/att.rc 2>/dev/null)
+	if [ "$rc" = 137 ]; then ok $RT-attached-exit-status; else bad $RT-attached-exit-status "restore exited '$rc', want 137: $(tr '\n' ' ' <$W/att.out)"; fi
+	gone $RT-attached-deleted c1
+
+	# 7. nothing left behind
 	left=$(ls /run/ct-$RT 2>/dev/null)
 	[ -z "$left" ] && ok $RT-no-state || bad $RT-no-state "state left: $left"
 	left=$(ls -d /sys/fs/cgroup/criu-test/* 2>/dev/null | grep -v '\.' )
