@@ -6,6 +6,7 @@
 // (criu makes it skiff's child).
 import type { Pointer } from "bun:ffi";
 import { constants as osConstants } from "node:os";
+import { SkiffError } from "../errors";
 
 type Sock = {
   socketpair(domain: number, type: number, protocol: number, fds: Pointer): number;
@@ -48,6 +49,7 @@ const SOCK_SEQPACKET = 5;
 const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
+const MSG_CMSG_CLOEXEC = 0x40000000;
 
 /** errno of the last failed call, by its name (EPERM, ...). */
 function errno(): string {
@@ -70,7 +72,7 @@ export function bindMount(source: string, target: string): void {
   const { sym, ffi } = load();
   const s = cstr(source);
   const t = cstr(target);
-  if (sym.mount(ffi.ptr(s), ffi.ptr(t), null, MS_BIND | MS_REC, null) !== 0) throw new Error(`bind mount ${source} on ${target}: ${errno()}`);
+  if (sym.mount(ffi.ptr(s), ffi.ptr(t), null, MS_BIND | MS_REC, null) !== 0) throw new SkiffError(`bind mount ${source} on ${target}: ${errno()}`);
 }
 
 /** umount -l target; false when it was not mounted or could not be */
@@ -83,7 +85,7 @@ export function detachMount(target: string): boolean {
 export function seqpacketPair(): [number, number] {
   const { sym, ffi } = load();
   const fds = new Int32Array(2);
-  if (sym.socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ffi.ptr(fds)) !== 0) throw new Error(`socketpair: ${errno()}`);
+  if (sym.socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ffi.ptr(fds)) !== 0) throw new SkiffError(`socketpair: ${errno()}`);
   return [fds[0]!, fds[1]!];
 }
 
@@ -110,10 +112,10 @@ export function recvPacket(fd: number): { data: Uint8Array; fds: number[] } {
   const data = new Uint8Array(1 << 20);
   const control = new Uint8Array(64);
   const { hdr, iov } = msghdr(ffi, data, control);
-  let n = Number(sym.recvmsg(fd, ffi.ptr(hdr), 0));
+  let n = Number(sym.recvmsg(fd, ffi.ptr(hdr), MSG_CMSG_CLOEXEC));
   // A signal (EINTR) is the one failure worth a second try.
-  if (n < 0) n = Number(sym.recvmsg(fd, ffi.ptr(hdr), 0));
-  if (n < 0) throw new Error(`recvmsg from criu: ${errno()}`);
+  if (n < 0) n = Number(sym.recvmsg(fd, ffi.ptr(hdr), MSG_CMSG_CLOEXEC));
+  if (n < 0) throw new SkiffError(`recvmsg from criu: ${errno()}`);
   void iov; // kept alive until the call returned
   const fds: number[] = [];
   const controlLen = Number(hdr[5]);
@@ -133,14 +135,14 @@ export function recvPacket(fd: number): { data: Uint8Array; fds: number[] } {
 export function sendFdTo(path: string, fd: number, name: string): void {
   const { sym, ffi } = load();
   const sock = sym.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (sock < 0) throw new Error(`socket: ${errno()}`);
+  if (sock < 0) throw new SkiffError(`socket: ${errno()}`);
   try {
     const addr = new Uint8Array(110);
     new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
     const p = new TextEncoder().encode(path);
-    if (p.length >= 108) throw new Error(`connect ${path}: path too long`);
+    if (p.length >= 108) throw new SkiffError(`connect ${path}: path too long`);
     addr.set(p, 2);
-    if (sym.connect(sock, ffi.ptr(addr), 2 + p.length + 1) !== 0) throw new Error(`connect ${path}: ${errno()}`);
+    if (sym.connect(sock, ffi.ptr(addr), 2 + p.length + 1) !== 0) throw new SkiffError(`connect ${path} (from --console-socket): ${errno()}`);
     const data = new TextEncoder().encode(name);
     const control = new Uint8Array(24);
     const v = new DataView(control.buffer);
@@ -151,7 +153,7 @@ export function sendFdTo(path: string, fd: number, name: string): void {
     const { hdr, iov } = msghdr(ffi, data, control);
     const sent = Number(sym.sendmsg(sock, ffi.ptr(hdr), 0));
     void iov;
-    if (sent < 0) throw new Error(`send the pty master to ${path}: ${errno()}`);
+    if (sent < 0) throw new SkiffError(`send the pty master to ${path}: ${errno()}`);
   } finally {
     sym.close(sock);
   }

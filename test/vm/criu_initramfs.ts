@@ -58,7 +58,8 @@ export function moduleFiles(kernel: string): string[] {
 // VM directory (the bind-mount case); its stdio is the container's own
 // /dev/null, since criu cannot dump an fd of a file outside the container.
 const ROOTFS = "/rootfs";
-const COUNT = "i=0; while :; do i=$((i+1)); echo $i > /data/count; sleep 0.2; done";
+// (written aside and renamed: a reader never sees the file empty)
+const COUNT = "i=0; while :; do i=$((i+1)); echo $i > /data/count.new; mv /data/count.new /data/count; sleep 0.2; done";
 function bundle(name: string, edit: (s: Spec) => void): Spec {
   const s = defaultConfig({ rootless: false });
   s.process!.terminal = false;
@@ -76,11 +77,11 @@ export function criuBundles(): Record<string, Spec> {
     // the count also goes to the terminal, which recvtty copies to a file
     tty: bundle("tty", (s) => {
       s.process!.terminal = true;
-      s.process!.args = ["sh", "-c", COUNT.replace("> /data/count;", "> /data/count; echo tick $i;")];
+      s.process!.args = ["sh", "-c", COUNT.replace("/data/count;", "/data/count; echo tick $i;")];
     }),
     // stdio stays the pipes the runtime was given: restore hands in new ones
     pipe: bundle("pipe", (s) => {
-      s.process!.args = ["sh", "-c", COUNT.replace("> /data/count;", "> /data/count; echo tick $i;")];
+      s.process!.args = ["sh", "-c", COUNT.replace("/data/count;", "/data/count; echo tick $i;")];
     }),
   };
 }
