@@ -206,4 +206,18 @@ for RT in skiff runc; do
 	left=$(ps -o pid,args | grep 'while :' | grep -v grep)
 	[ -z "$left" ] && ok $RT-no-processes || bad $RT-no-processes "processes left: $left"
 done
+# Times of the counting container, alternating runtimes (the VM shares a
+# busy host: one sample each says little). Printed, never asserted.
+for round in 1 2 3; do
+	for RT in skiff runc; do
+		W=/tmp/$RT
+		rm -rf $W/bench
+		fresh count
+		run $RT-bench-run-$round rt run -d -b $B/count b1
+		wait_count count 3
+		timed $RT-bench-checkpoint-$round bench-checkpoint rt checkpoint --image-path $W/bench b1
+		timed $RT-bench-restore-$round bench-restore rt restore -d -b $B/count --image-path $W/bench b1
+		run $RT-bench-delete-$round rt delete -f b1
+	done
+done
 echo "vmtest: $pass passed, $fail failed"
