@@ -6,6 +6,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readlinkSync, rmSync, statS
 import { isAbsolute, join, resolve } from "node:path";
 import { SkiffError, StateError, UsageError, describeErrno } from "../errors";
 import { LOCK_EX, flock } from "../util/libc";
+import { logPhase } from "../util/log";
 import { detectLayout } from "../cgroups/layout";
 import { CG_MODES, ReqType, type Message } from "../criu/proto";
 import { criuConfigFile, criuRequest, networkLock } from "../criu/swrk";
@@ -107,6 +108,7 @@ export async function checkpointContainer(o: CheckpointOptions): Promise<void> {
         writeFileSync(join(imagePath, DESCRIPTORS_FILE), JSON.stringify(stdioLinks(state.pid)), { mode: 0o600 });
       }
       let statusFd = o.lazyPages ? o.statusFd : undefined;
+      logPhase("dump request ready");
       await criuRequest({
         criu: o.criu,
         what,
@@ -133,6 +135,7 @@ export async function checkpointContainer(o: CheckpointOptions): Promise<void> {
   }
   // criu ended the processes: the container is gone, as after runc checkpoint.
   if (!o.leaveRunning && !o.preDump) deleteContainer(o.root, o.id, { force: true });
+  logPhase("checkpoint done");
 }
 
 /** --parent-path is relative to the image directory and must be one (runc's rule). */

@@ -11,7 +11,7 @@ import { SkiffError, StateError, UsageError } from "../errors";
 import { loadSpec } from "../config/load";
 import { SPEC_VERSION } from "../config/types";
 import { LOCK_EX, flock } from "../util/libc";
-import { logWarning, logDebug } from "../util/log";
+import { logWarning, logDebug, logPhase } from "../util/log";
 import { detectLayout, parseProcCgroup } from "../cgroups/layout";
 import { createCgroups, joinCgroups, removeCgroups } from "../cgroups/manage";
 import { applyResources } from "../cgroups/apply";
@@ -25,7 +25,7 @@ import { checkId, containerPaths } from "./paths";
 import { processStartTime, writeState, type ContainerState } from "./state";
 import { checkSupported } from "./supported";
 import { checkTerminal } from "./terminal";
-import { resolveRootfs, writePidFile } from "./create";
+import { resolveRootfs, writePidFile } from "./bundle_files";
 import { gatherHostFacts } from "./host_facts";
 import { killAndWait } from "./kill_wait";
 import { DESCRIPTORS_FILE, cgroupMode, emptyNsFlags } from "./checkpoint";
@@ -87,6 +87,7 @@ export async function restoreContainer(o: RestoreOptions): Promise<ContainerStat
     undo.push(() => removeCgroups(cgroup));
     applyResources(layout, cgroup, linux.resources as LinuxResources | undefined, { warn: logWarning, debug: logDebug });
     const facts = gatherHostFacts(layout, { cgroup, cgroupNs: false });
+    logPhase("cgroups ready");
 
     // As runc: restore.log beside the images, where it outlives a failure.
     const workPath = resolve(o.workPath || imagePath);
@@ -95,6 +96,7 @@ export async function restoreContainer(o: RestoreOptions): Promise<ContainerStat
     mkdirSync(criuRoot, { mode: 0o755 });
     bindMount(rootfs, criuRoot);
     undo.push(() => detachMount(criuRoot));
+    logPhase("rootfs bound for criu");
 
     const imagesFd = openSync(imagePath, "r");
     const workFd = openSync(workPath, "r");
@@ -182,6 +184,7 @@ export async function restoreContainer(o: RestoreOptions): Promise<ContainerStat
     };
     writeState(paths, state);
     if (o.pidFile) writePidFile(o.pidFile, pid);
+    logPhase("state written");
     // The container's mount namespace holds its own copy: the host's is only in the way.
     detachMount(criuRoot);
     rmSync(criuRoot, { recursive: true, force: true });

@@ -7,13 +7,23 @@
 import { lstatSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Mount, Spec } from "../config/types";
-import { normalize } from "../plan/compile";
 import type { CgroupHierarchy } from "../plan/cgroup_mounts";
 import { SkiffError } from "../errors";
 
 export interface KeyVal {
   key: string;
   val: string;
+}
+
+/** "/dev/../proc/" -> "/proc", as the plan compiler writes destinations (not imported: it is heavy). */
+function normalize(path: string): string {
+  const out: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") out.pop();
+    else out.push(part);
+  }
+  return "/" + out.join("/");
 }
 
 function isBind(m: Mount): boolean {

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { writeSync } from "node:fs";
 import { SkiffError } from "../errors";
-import { logDebug } from "../util/log";
+import { logDebug, logPhase } from "../util/log";
 import { CRIU_REQ, CRIU_RESP, NetworkLock, ReqType, decode, encode, type Message } from "./proto";
 import { closeFd, recvPacket, seqpacketPair } from "./sys";
 
@@ -47,6 +47,7 @@ export async function criuRequest(r: SwrkRequest): Promise<Message> {
   }
   // criu alone holds its end now: if it dies, our reads see the end.
   closeFd(theirs);
+  logPhase("criu started");
   let final: Message | undefined;
   let failure: string | undefined;
   try {
@@ -78,6 +79,7 @@ export async function criuRequest(r: SwrkRequest): Promise<Message> {
         continue;
       }
       final = resp;
+      logPhase("criu answered");
       break;
     }
   } finally {
@@ -85,6 +87,7 @@ export async function criuRequest(r: SwrkRequest): Promise<Message> {
     closeFd(ours);
   }
   const status = await proc.exited;
+  logPhase("criu exited");
   // A crash is its own reason (criu 3.17 dies of SIGSEGV on an RPC config_file).
   if (proc.signalCode && r.req.type !== ReqType.PRE_DUMP) return fail(r, `criu was killed by ${proc.signalCode}`);
   if (final && status !== 0 && r.req.type !== ReqType.PRE_DUMP) failure = `criu exited with status ${status}`;

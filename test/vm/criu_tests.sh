@@ -220,4 +220,12 @@ for round in 1 2 3; do
 		run $RT-bench-delete-$round rt delete -f b1
 	done
 done
+# Where skiff's time goes (--debug phases), once, not timed.
+fresh count
+skiff --root /run/ct-skiff run -d -b $B/count d1 </dev/null >/dev/null 2>&1
+wait_count count 3
+rm -rf /tmp/skiff/debug
+skiff --debug --root /run/ct-skiff checkpoint --image-path /tmp/skiff/debug d1 2>&1 | grep ' at ' | sed 's/^/vm: debug checkpoint: /'
+skiff --debug --root /run/ct-skiff restore -d -b $B/count --image-path /tmp/skiff/debug d1 </dev/null 2>&1 | grep ' at ' | sed 's/^/vm: debug restore: /'
+skiff --root /run/ct-skiff delete -f d1
 echo "vmtest: $pass passed, $fail failed"
