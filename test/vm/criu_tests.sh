@@ -196,7 +196,20 @@ for RT in skiff runc; do
 	if [ "$rc" = 137 ]; then ok $RT-attached-exit-status; else bad $RT-attached-exit-status "restore exited '$rc', want 137: $(tr '\n' ' ' <$W/att.out)"; fi
 	gone $RT-attached-deleted c1
 
-	# 7. nothing left behind
+	# 7. the flags that only pass through to criu, at both ends, and --pid-file
+	fresh count
+	run $RT-run-flags rt run -d -b $B/count c1
+	wait_count count 5
+	run $RT-checkpoint-flags rt checkpoint --image-path $W/flags --work-path $W/flags-work --file-locks --tcp-established --ext-unix-sk --auto-dedup --manage-cgroups-mode soft c1
+	if [ -f $W/flags-work/dump.log ]; then ok $RT-work-path-log; else bad $RT-work-path-log "no dump.log in $W/flags-work"; fi
+	n=$(stopped count)
+	run $RT-restore-flags rt restore -d -b $B/count --image-path $W/flags --file-locks --tcp-established --ext-unix-sk --auto-dedup --manage-cgroups-mode soft --pid-file $W/flags.pid c1
+	goes_on $RT-flags-counts-on count "$n"
+	pid=$(rt state c1 | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+	if [ -n "$pid" ] && [ "$(cat $W/flags.pid 2>/dev/null)" = "$pid" ]; then ok $RT-restore-pid-file; else bad $RT-restore-pid-file "pid file '$(cat $W/flags.pid 2>/dev/null)', state pid '$pid'"; fi
+	run $RT-flags-delete rt delete -f c1
+
+	# 8. nothing left behind
 	left=$(ls /run/ct-$RT 2>/dev/null)
 	[ -z "$left" ] && ok $RT-no-state || bad $RT-no-state "state left: $left"
 	left=$(ls -d /sys/fs/cgroup/criu-test/* 2>/dev/null | grep -v '\.' )
