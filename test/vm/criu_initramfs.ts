@@ -79,6 +79,11 @@ export function criuBundles(): Record<string, Spec> {
       s.process!.terminal = true;
       s.process!.args = ["sh", "-c", COUNT.replace("/data/count;", "/data/count; echo tick $i;")];
     }),
+    // prestart and createRuntime hooks run at restore too, with the restored pid
+    hook: bundle("hook", (s) => {
+      const save = (name: string) => ({ path: "/bin/sh", args: ["sh", "-c", `cat > /test/data/hook/${name}.json`] });
+      s.hooks = { prestart: [save("prestart")], createRuntime: [save("createRuntime")] };
+    }),
     // stdio stays the pipes the runtime was given: restore hands in new ones
     pipe: bundle("pipe", (s) => {
       s.process!.args = ["sh", "-c", COUNT.replace("/data/count;", "/data/count; echo tick $i;")];

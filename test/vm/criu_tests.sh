@@ -209,7 +209,21 @@ for RT in skiff runc; do
 	if [ -n "$pid" ] && [ "$(cat $W/flags.pid 2>/dev/null)" = "$pid" ]; then ok $RT-restore-pid-file; else bad $RT-restore-pid-file "pid file '$(cat $W/flags.pid 2>/dev/null)', state pid '$pid'"; fi
 	run $RT-flags-delete rt delete -f c1
 
-	# 8. nothing left behind
+	# 8. prestart and createRuntime hooks run again at restore, given the restored pid
+	fresh hook
+	run $RT-run-hook rt run -d -b $B/hook c1
+	wait_count hook 5
+	run $RT-checkpoint-hook rt checkpoint --image-path $W/hook c1
+	rm -f /test/data/hook/prestart.json /test/data/hook/createRuntime.json
+	run $RT-restore-hook rt restore -d -b $B/hook --image-path $W/hook c1
+	pid=$(rt state c1 | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+	for h in prestart createRuntime; do
+		got=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' /test/data/hook/$h.json 2>/dev/null)
+		if [ -n "$pid" ] && [ "$got" = "$pid" ]; then ok $RT-restore-hook-$h; else bad $RT-restore-hook-$h "hook state pid '$got', restored pid '$pid': $(cat /test/data/hook/$h.json 2>/dev/null)"; fi
+	done
+	run $RT-hook-delete rt delete -f c1
+
+	# 9. nothing left behind
 	left=$(ls /run/ct-$RT 2>/dev/null)
 	[ -z "$left" ] && ok $RT-no-state || bad $RT-no-state "state left: $left"
 	left=$(ls -d /sys/fs/cgroup/criu-test/* 2>/dev/null | grep -v '\.' )
