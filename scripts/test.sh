@@ -51,6 +51,8 @@ if [ "$(id -u)" -eq 0 ]; then
       dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || vm_need="$vm_need $p"
     done
   fi
+  # checkpoint/restore: Debian's criu (the host test; the VM test copies it in)
+  [ -x /usr/sbin/criu ] || vm_need="$vm_need criu"
   if [ -n "$vm_need" ]; then
     echo "test: installing$vm_need"
     # Never start a service on this host (dbus's postinst would start a system bus).

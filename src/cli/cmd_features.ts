@@ -5,8 +5,10 @@ import { featuresDocument } from "../config/features";
 export const command: Command = {
   flags: {},
   usage: "",
-  run() {
-    writeOut(JSON.stringify(featuresDocument(), null, 4) + "\n");
+  run(_p, g) {
+    // checkpoint/restore: enabled where the criu binary is found (--criu or PATH).
+    const criu = Bun.which(g.criu) ?? "";
+    writeOut(JSON.stringify(featuresDocument({ criu }), null, 4) + "\n");
     return 0;
   },
 };

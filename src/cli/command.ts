@@ -7,6 +7,8 @@ export interface Globals {
   root: string;
   systemdCgroup: boolean;
   rootless: boolean;
+  /** --criu: the criu binary checkpoint and restore run */
+  criu: string;
 }
 
 export interface Command {

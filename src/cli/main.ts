@@ -15,7 +15,7 @@ const GLOBAL_FLAGS: FlagDefs = {
   debug: { kind: "bool", help: "enable debug logging" },
   "systemd-cgroup": { kind: "bool", help: "enable systemd cgroup support, expects cgroupsPath to be of form \"slice:prefix:name\" for e.g. \"system.slice:skiff:434234\"" },
   rootless: { kind: "string", help: "ignore cgroup permission errors ('true', 'false', or 'auto')" },
-  criu: { kind: "string", help: "path to the criu binary (checkpoint/restore is not available)" },
+  criu: { kind: "string", help: 'path to the criu binary used for checkpoint and restore (default: "criu")' },
   version: { kind: "bool", short: "v", help: "print the version" },
   help: { kind: "bool", short: "h", help: "show help" },
 };
@@ -37,6 +37,8 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   events: () => import("./cmd_events"),
   exec: () => import("./cmd_exec"),
   ps: () => import("./cmd_ps"),
+  checkpoint: () => import("./cmd_checkpoint"),
+  restore: () => import("./cmd_restore"),
 };
 
 const SUMMARY = `skiff: an OCI container runtime (runtime-spec 1.3) with runc's command line
@@ -60,6 +62,8 @@ commands:
    resume    resume all processes that have been previously paused
    update    update container resource constraints
    events    display container events such as OOM notifications, cpu, memory, and IO usage statistics
+   checkpoint  checkpoint a running container (criu)
+   restore   restore a container from a previous checkpoint (criu)
 
 global options:
 `;
@@ -100,6 +104,7 @@ export async function main(argv: string[]): Promise<number> {
       root: (f.root as string | undefined) ?? DEFAULT_ROOT,
       systemdCgroup: Boolean(f["systemd-cgroup"]),
       rootless: f.rootless === "true",
+      criu: (f.criu as string | undefined) || "criu",
     };
     return await cmd.run(parsed, globals);
   } catch (caught) {

@@ -12,7 +12,7 @@ export const SKIFF_VERSION = "0.1.0";
 export const HOOK_NAMES = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"] as const;
 
 /** Build the features document (features-schema.json). */
-export function featuresDocument(opts: { version?: string; seccompHost?: SeccompHost } = {}): object {
+export function featuresDocument(opts: { version?: string; seccompHost?: SeccompHost; criu?: string } = {}): object {
   return {
     ociVersionMin: "1.0.0",
     ociVersionMax: SPEC_VERSION,
@@ -29,6 +29,12 @@ export function featuresDocument(opts: { version?: string; seccompHost?: Seccomp
       mountExtensions: { idmap: { enabled: true } },
       netDevices: { enabled: false },
     },
-    annotations: { "run.skiff.version": opts.version ?? SKIFF_VERSION },
+    // As runc's org.opencontainers.runc.checkpoint.enabled, but true only
+    // where the criu binary is found (opts.criu: its resolved path).
+    annotations: {
+      "run.skiff.version": opts.version ?? SKIFF_VERSION,
+      ...(opts.criu !== undefined ? { "run.skiff.checkpoint.enabled": opts.criu ? "true" : "false" } : {}),
+      ...(opts.criu ? { "run.skiff.checkpoint.criu": opts.criu } : {}),
+    },
   };
 }

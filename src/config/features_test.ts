@@ -63,3 +63,12 @@ test("SKIFF_VERSION follows package.json", () => {
   const pkg = JSON.parse(readFileSync(`${import.meta.dir}/../../package.json`, "utf8"));
   expect(SKIFF_VERSION).toBe(pkg.version);
 });
+
+test("checkpoint is enabled in the features document only where criu is found", () => {
+  const found = (featuresDocument({ criu: "/usr/sbin/criu" }) as Record<string, any>).annotations;
+  expect(found["run.skiff.checkpoint.enabled"]).toBe("true");
+  expect(found["run.skiff.checkpoint.criu"]).toBe("/usr/sbin/criu");
+  const missing = (featuresDocument({ criu: "" }) as Record<string, any>).annotations;
+  expect(missing["run.skiff.checkpoint.enabled"]).toBe("false");
+  expect(missing["run.skiff.checkpoint.criu"]).toBeUndefined();
+});

@@ -27,6 +27,7 @@ import { checkTerminal } from "./terminal";
 import { SECCOMP_LISTENER_POINT, listenerState } from "../seccomp/plan";
 import { withHome } from "./home_env";
 import { loadSystemdDriver } from "../systemd/load";
+import { resolveRootfs, writePidFile } from "./bundle_files";
 
 export interface CreateOptions {
   root: string;
@@ -235,20 +236,6 @@ function createLocked(c: {
   return { state, paths: c.paths, init };
 }
 
-function resolveRootfs(spec: Spec, bundle: string): string {
-  const path = spec.root?.path;
-  if (!path) throw new SpecError("config.json", [{ pointer: "/root/path", message: "root.path is required" }]);
-  const rootfs = isAbsolute(path) ? path : join(bundle, path);
-  let st;
-  try {
-    st = statSync(rootfs);
-  } catch (e) {
-    throw new SpecError("config.json", [{ pointer: "/root/path", message: `stat ${rootfs}: ${describeErrno(e)}` }]);
-  }
-  if (!st.isDirectory()) throw new SpecError("config.json", [{ pointer: "/root/path", message: `${rootfs} is not a directory` }]);
-  return rootfs;
-}
-
 function writeIdMaps(pid: number, spec: Spec): void {
   const linux = spec.linux ?? {};
   const user = linux.namespaces?.find((n) => n.type === "user");
@@ -265,17 +252,6 @@ function writeIdMaps(pid: number, spec: Spec): void {
     } catch (e) {
       throw new SkiffError(`write ${file} (from ${pointer}): ${describeErrno(e)}`);
     }
-  }
-}
-
-function writePidFile(path: string, pid: number): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, String(pid));
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new SkiffError(`write pid file ${path} (from --pid-file): ${describeErrno(e)}`);
   }
 }
 
