@@ -230,3 +230,19 @@ function applyOption(out: MountOptions, option: string): void {
 function lookup<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
   return Object.hasOwn(table, key) ? table[key] : undefined;
 }
+
+/** A bind mount: type "bind", or a "bind"/"rbind" option (runc's reading). */
+export function isBindMount(m: { type?: string; options?: readonly string[] }): boolean {
+  return m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind");
+}
+
+/** "/dev/../proc/" -> "/proc": lexical, the kernel resolves the rest in the root. */
+export function normalizeDestination(path: string): string {
+  const out: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") out.pop();
+    else out.push(part);
+  }
+  return "/" + out.join("/");
+}

@@ -9,26 +9,13 @@ import { dirname, join } from "node:path";
 import type { Mount, Spec } from "../config/types";
 import type { CgroupHierarchy } from "../plan/cgroup_mounts";
 import { SkiffError } from "../errors";
+import { isBindMount, normalizeDestination } from "../config/mount_options";
 
 export interface KeyVal {
   key: string;
   val: string;
 }
 
-/** "/dev/../proc/" -> "/proc", as the plan compiler writes destinations (not imported: it is heavy). */
-function normalize(path: string): string {
-  const out: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") out.pop();
-    else out.push(part);
-  }
-  return "/" + out.join("/");
-}
-
-function isBind(m: Mount): boolean {
-  return m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind");
-}
 
 function hasCgroupNs(spec: Spec): boolean {
   return (spec.linux?.namespaces ?? []).some((n) => n.type === "cgroup");
@@ -48,17 +35,17 @@ export interface CgroupView {
 export function dumpExtMounts(spec: Spec, opts: { cgroups: CgroupView; isFileInside: (path: string) => boolean }): KeyVal[] {
   const out: KeyVal[] = [];
   for (const m of spec.mounts ?? []) {
-    const dest = normalize(m.destination);
+    const dest = normalizeDestination(m.destination);
     if (m.type === "cgroup" || m.type === "cgroup2") {
       if (hasCgroupNs(spec)) continue;
       for (const b of cgroupBinds(dest, opts.cgroups.hierarchies, opts.cgroups.unified)) out.push({ key: b.dest, val: b.dest });
-    } else if (isBind(m)) {
+    } else if (isBindMount(m)) {
       out.push({ key: dest, val: dest });
     }
   }
   // A masked file is /dev/null bound over it; masked directories are tmpfs, dumped whole.
   for (const path of spec.linux?.maskedPaths ?? []) {
-    if (opts.isFileInside(path)) out.push({ key: normalize(path), val: "/dev/null" });
+    if (opts.isFileInside(path)) out.push({ key: normalizeDestination(path), val: "/dev/null" });
   }
   return out;
 }
@@ -67,11 +54,11 @@ export function dumpExtMounts(spec: Spec, opts: { cgroups: CgroupView; isFileIns
 export function restoreExtMounts(spec: Spec, opts: { bundle: string; cgroups: CgroupView }): KeyVal[] {
   const out: KeyVal[] = [];
   for (const m of spec.mounts ?? []) {
-    const dest = normalize(m.destination);
+    const dest = normalizeDestination(m.destination);
     if (m.type === "cgroup" || m.type === "cgroup2") {
       if (hasCgroupNs(spec)) continue;
       for (const b of cgroupBinds(dest, opts.cgroups.hierarchies, opts.cgroups.unified)) out.push({ key: b.dest, val: b.source });
-    } else if (isBind(m)) {
+    } else if (isBindMount(m)) {
       const source = m.source ?? "";
       out.push({ key: dest, val: source.startsWith("/") ? source : join(opts.bundle, source) });
     }
@@ -88,13 +75,13 @@ export function restoreExtMounts(spec: Spec, opts: { bundle: string; cgroups: Cg
  */
 export function makeMountPoints(spec: Spec, opts: { rootfs: string; bundle: string }): void {
   const mounts = spec.mounts ?? [];
-  const tmpfs = mounts.filter((m) => m.type === "tmpfs").map((m) => normalize(m.destination));
+  const tmpfs = mounts.filter((m) => m.type === "tmpfs").map((m) => normalizeDestination(m.destination));
   const under = (p: string) => tmpfs.some((t) => p !== t && (t === "/" || p.startsWith(t + "/")));
   for (const [i, m] of mounts.entries()) {
-    const dest = normalize(m.destination);
+    const dest = normalizeDestination(m.destination);
     if (under(dest)) continue;
     let asFile = false;
-    if (isBind(m)) {
+    if (isBindMount(m)) {
       const source = (m.source ?? "").startsWith("/") ? m.source! : join(opts.bundle, m.source ?? "");
       try {
         asFile = !statSync(source).isDirectory();

@@ -26,7 +26,7 @@ import {
   MOUNT_ATTR_RDONLY, MOUNT_ATTR__ATIME, MOUNT_ATTR_NOATIME, MOUNT_ATTR_RELATIME, MOUNT_ATTR_STRICTATIME,
   MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW, MS_RDONLY, MS_NOATIME, MS_RELATIME, MS_STRICTATIME,
   MS_PRIVATE, MS_SHARED, MS_SLAVE, MS_UNBINDABLE,
-  parseMountOptions, type MountOptions,
+  isBindMount, parseMountOptions, type MountOptions,
 } from "../config/mount_options";
 
 /** Slots for trees and user namespaces in skiff-init (native/ops_tree.c IDMAP_MAX). */
@@ -35,10 +35,6 @@ export const IDMAP_MAX = 256;
 /** A mount is idmapped when it has mappings or the "idmap"/"ridmap" option. */
 export function isIdmapped(m: Mount): boolean {
   return (m.uidMappings?.length ?? 0) > 0 || (m.gidMappings?.length ?? 0) > 0 || (m.options ?? []).some((o) => o === "idmap" || o === "ridmap");
-}
-
-function isBind(m: Mount): boolean {
-  return m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind");
 }
 
 /**
@@ -53,7 +49,7 @@ export function bindTrees(spec: Spec, opts: { privileged: boolean }): Map<number
   const userns = opts.privileged && (spec.linux?.namespaces ?? []).some((n) => n.type === "user");
   (spec.mounts ?? []).forEach((m, i) => {
     const procTarget = m.destination === "/proc" || m.destination.startsWith("/proc/");
-    if (isIdmapped(m) || (userns && isBind(m) && !procTarget)) trees.set(i, trees.size);
+    if (isIdmapped(m) || (userns && isBindMount(m) && !procTarget)) trees.set(i, trees.size);
   });
   return trees;
 }

@@ -6,7 +6,7 @@ import type { Hook, Mount, Spec } from "../config/types";
 import { NAMESPACE_FLAGS } from "../config/tables";
 import {
   MS_BIND, MS_RDONLY, MS_REC, MS_SLAVE, MS_PRIVATE, MS_SHARED, MS_UNBINDABLE,
-  parseMountOptions,
+  isBindMount, normalizeDestination, parseMountOptions,
 } from "../config/mount_options";
 import { devicePlan } from "./devices";
 import { bindTreePlan, bindTrees } from "./bind_trees";
@@ -198,7 +198,7 @@ function compileRootfs(ops: Op[], spec: Spec, opts: RootfsOptions): void {
   const mounts = spec.mounts ?? [];
   const trees = bindTrees(spec, { privileged: !opts.denySetgroups });
   mounts.forEach((m, i) => compileMount(ops, m, { ...opts, origin: `/mounts/${i}`, tree: trees.get(i) }));
-  const devBound = mounts.some((m) => normalize(m.destination) === "/dev" && isBind(m));
+  const devBound = mounts.some((m) => normalizeDestination(m.destination) === "/dev" && isBindMount(m));
   if (!devBound) ops.push(...devicePlan(linux.devices ?? [], { mountsDevpts: mounts.some((m) => m.type === "devpts") }));
   ops.push({ op: "mkdir", path: spec.process!.cwd, mode: 0o755, origin: "/process/cwd" });
 }
@@ -206,7 +206,7 @@ function compileRootfs(ops: Op[], spec: Spec, opts: RootfsOptions): void {
 function compileMount(ops: Op[], m: Mount, opts: RootfsOptions & { origin: string; tree?: number }): void {
   const origin = opts.origin;
   const o = parseMountOptions(m.options ?? [], { pointer: `${origin}/options` });
-  const target = normalize(m.destination);
+  const target = normalizeDestination(m.destination);
   if (m.type === "cgroup" || m.type === "cgroup2") {
     ops.push(...cgroupMountPlan(target, o.flags, { facts: opts.host.cgroup, origin }));
     return;
@@ -270,15 +270,11 @@ export function procfsRule(target: string, m: { bind: boolean; type?: string }):
 
 /** The last mount on /dev, when it is a new file system asked to be read-only: its flags and origin. */
 function readonlyDev(mounts: readonly Mount[]): { flags: number; origin: string } | undefined {
-  const i = mounts.findLastIndex((m) => normalize(m.destination) === "/dev");
+  const i = mounts.findLastIndex((m) => normalizeDestination(m.destination) === "/dev");
   const m = mounts[i];
-  if (!m || isBind(m) || m.type === "cgroup" || m.type === "cgroup2") return undefined;
+  if (!m || isBindMount(m) || m.type === "cgroup" || m.type === "cgroup2") return undefined;
   const o = parseMountOptions(m.options ?? [], { pointer: `/mounts/${i}/options` });
   return o.flags & MS_RDONLY ? { flags: o.flags, origin: `/mounts/${i}` } : undefined;
-}
-
-function isBind(m: Mount): boolean {
-  return (m.options ?? []).some((o) => o === "bind" || o === "rbind") || m.type === "bind";
 }
 
 /**
@@ -303,16 +299,6 @@ export function joinsCgroupsItself(spec: Spec): boolean {
   return !(spec.linux?.namespaces ?? []).some((n) => n.type === "user" && !n.path);
 }
 
-/** "/dev/../proc/" -> "/proc": lexical, the kernel resolves the rest in the root. */
-export function normalize(path: string): string {
-  const out: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") out.pop();
-    else out.push(part);
-  }
-  return "/" + out.join("/");
-}
 
 
 function escapePointer(key: string): string {

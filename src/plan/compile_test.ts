@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
-import { PROCFS_ALLOW, PROCFS_REFUSE, PROCFS_SOURCE, compilePlan, normalize, procfsRule, type HostFacts } from "./compile";
+import { PROCFS_ALLOW, PROCFS_REFUSE, PROCFS_SOURCE, compilePlan, procfsRule, type HostFacts } from "./compile";
+import { normalizeDestination as normalize } from "../config/mount_options";
 import { printPlan } from "./print";
 import { encodePlan } from "./encode";
 import { defaultConfig } from "../config/default_config";
