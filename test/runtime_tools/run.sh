@@ -128,6 +128,21 @@ RESULTS=$W/results.tsv
 LOGS=$W/logs
 rm -rf "$LOGS" && mkdir -p "$LOGS/runc" "$LOGS/skiff"
 printf 'test\trunc\tskiff\tsecs_runc\tsecs_skiff\n' >"$RESULTS.tmp"
+# The cgroup tests make "/cgrouptest" and, relative to the runtime's own
+# cgroup, "testdir/cgrouptest/container"; runc leaves the parents it made.
+# Whatever of these did not exist before the run is removed after it (rmdir
+# only: a directory still in use stays, and is named).
+cgroup_leftovers() {
+	own=$(sed -n 's/^[0-9]*:[^:]*:\(.*\)$/\1/p' /proc/self/cgroup | sort -u)
+	for m in $(awk '$3 == "cgroup" || $3 == "cgroup2" {print $2}' /proc/self/mounts); do
+		for base in / $own; do
+			for d in testdir/cgrouptest/container testdir/cgrouptest testdir cgrouptest; do
+				[ -d "$m$base/$d" ] && echo "$m$base/$d" | sed 's#//*#/#g'
+			done
+		done
+	done | sort -u
+}
+cgroups_before=$(cgroup_leftovers)
 start=$(date +%s)
 say "running $(echo $tests | wc -w) tests against runc and skiff (timeout ${TIMEOUT}s each)"
 printf '%-36s %-8s %-8s %s\n' test runc skiff note
@@ -168,6 +183,10 @@ for t in $tests; do
 	printf '%-36s %-8s %-8s %s\n' "$t" "$r" "$s" "$note"
 done
 mv "$RESULTS.tmp" "$RESULTS"
+for d in $(cgroup_leftovers | sort -r); do
+	echo "$cgroups_before" | grep -qx "$d" && continue
+	rmdir "$d" 2>/dev/null || say "left behind (in use): $d"
+done
 
 # Counted from skiff's side: passed = skiff passes; failed = skiff does not
 # pass a test that runc passes or that the ratchet holds; skipped = the rest
