@@ -82,16 +82,18 @@ static int parse_line(char *line, struct mnt *m)
 	return m->fstype ? 0 : -1;
 }
 
-/* This namespace's mounts, read through the host's procfs at /proc (the
- * container's own is not there before the chroot), checked to be procfs. */
+/* This namespace's mounts, read beneath the host's procfs that skiff-init
+ * opened at start (procfs.c), never through a /proc path the mounts made
+ * so far could cover. */
 static struct mnt *read_mounts(size_t *count, struct err *e)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	struct statfs sf;
-	if (!f || fstatfs(fileno(f), &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC) {
-		fail(e, f ? 0 : errno, "read /proc/self/mountinfo%s", f ? ": /proc is not procfs" : "");
-		if (f)
-			fclose(f);
+	int fd = proc_open("self/mountinfo", O_RDONLY, e);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, "re");
+	if (!f) {
+		close(fd);
+		fail(e, errno, "read /proc/self/mountinfo");
 		return NULL;
 	}
 	struct mnt *list = NULL;
