@@ -5,7 +5,7 @@
 // namespace are binds of the container's own cgroup directories, which a
 // restored container gets anew.
 import { lstatSync, mkdirSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import type { Mount, Spec } from "../config/types";
 import type { CgroupHierarchy } from "../plan/cgroup_mounts";
 import { SkiffError } from "../errors";
@@ -107,11 +107,15 @@ function makeInside(rootfs: string, dest: string, asFile: boolean, origin: strin
     }
     if (st?.isSymbolicLink()) throw new SkiffError(`restore mount point ${dest} (from ${origin}): ${at} is a symlink`);
     if (st) continue;
-    if (last && asFile) {
-      mkdirSync(dirname(at), { recursive: true });
-      writeFileSync(at, "", { mode: 0o644 });
-    } else {
-      mkdirSync(at, { mode: 0o755 });
+    // Made as new only (O_EXCL; mkdir never follows a last link): a link put
+    // here meanwhile by a process sharing the rootfs is never followed, so
+    // no host file is truncated; it is refused like one found above.
+    try {
+      if (last && asFile) writeFileSync(at, "", { mode: 0o644, flag: "wx" });
+      else mkdirSync(at, { mode: 0o755 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      if (lstatSync(at).isSymbolicLink()) throw new SkiffError(`restore mount point ${dest} (from ${origin}): ${at} is a symlink`);
     }
   }
 }
