@@ -1,21 +1,28 @@
 // The architectures a seccomp profile may name: the AUDIT_ARCH_* value the
 // kernel puts in seccomp_data.arch, and the syscall table skiff has for it.
-import { SYSCALLS_AARCH64 } from "./syscalls_aarch64";
-import { SYSCALLS_ARM } from "./syscalls_arm";
-import { SYSCALLS_X32 } from "./syscalls_x32";
-import { SYSCALLS_X86 } from "./syscalls_x86";
-import { SYSCALLS_X86_64 } from "./syscalls_x86_64";
+//
+// The tables are loaded on first use, one architecture at a time: building
+// them costs about half a millisecond each at start-up, and a config without
+// seccomp (or naming only x86_64) needs none (or one) of them.
 
 export const X32_SYSCALL_BIT = 0x40000000;
+
+type Table = Readonly<Record<string, number>>;
 
 export interface ArchDef {
   audit: number;
   /** name -> number; undefined when skiff has no table for it */
-  table?: Readonly<Record<string, number>>;
+  readonly table?: Table;
   /** argument width libseccomp compares: 32-bit arches compare the low word only */
   bits: 32 | 64;
   /** added to every number (x32) */
   bias?: number;
+}
+
+/** def with a table getter that requires the generated module once, when first read. */
+function withTable(def: Omit<ArchDef, "table">, load: () => Table): ArchDef {
+  let table: Table | undefined;
+  return Object.defineProperty(def, "table", { get: () => (table ??= load()), enumerable: true });
 }
 
 const EM_386 = 3, EM_MIPS = 8, EM_PARISC = 15, EM_PPC = 20, EM_PPC64 = 21, EM_S390 = 22, EM_ARM = 40;
@@ -24,11 +31,11 @@ const LE = 0x40000000, B64 = 0x80000000, N32 = 0x20000000;
 
 /** Every architecture runc accepts; the first five have tables. */
 export const ARCHES: Readonly<Record<string, ArchDef>> = {
-  SCMP_ARCH_X86_64: { audit: (EM_X86_64 | B64 | LE) >>> 0, table: SYSCALLS_X86_64, bits: 64 },
-  SCMP_ARCH_X86: { audit: (EM_386 | LE) >>> 0, table: SYSCALLS_X86, bits: 32 },
-  SCMP_ARCH_X32: { audit: (EM_X86_64 | B64 | LE) >>> 0, table: SYSCALLS_X32, bits: 32, bias: X32_SYSCALL_BIT },
-  SCMP_ARCH_AARCH64: { audit: (EM_AARCH64 | B64 | LE) >>> 0, table: SYSCALLS_AARCH64, bits: 64 },
-  SCMP_ARCH_ARM: { audit: (EM_ARM | LE) >>> 0, table: SYSCALLS_ARM, bits: 32 },
+  SCMP_ARCH_X86_64: withTable({ audit: (EM_X86_64 | B64 | LE) >>> 0, bits: 64 }, () => (require("./syscalls_x86_64") as typeof import("./syscalls_x86_64")).SYSCALLS_X86_64),
+  SCMP_ARCH_X86: withTable({ audit: (EM_386 | LE) >>> 0, bits: 32 }, () => (require("./syscalls_x86") as typeof import("./syscalls_x86")).SYSCALLS_X86),
+  SCMP_ARCH_X32: withTable({ audit: (EM_X86_64 | B64 | LE) >>> 0, bits: 32, bias: X32_SYSCALL_BIT }, () => (require("./syscalls_x32") as typeof import("./syscalls_x32")).SYSCALLS_X32),
+  SCMP_ARCH_AARCH64: withTable({ audit: (EM_AARCH64 | B64 | LE) >>> 0, bits: 64 }, () => (require("./syscalls_aarch64") as typeof import("./syscalls_aarch64")).SYSCALLS_AARCH64),
+  SCMP_ARCH_ARM: withTable({ audit: (EM_ARM | LE) >>> 0, bits: 32 }, () => (require("./syscalls_arm") as typeof import("./syscalls_arm")).SYSCALLS_ARM),
   SCMP_ARCH_MIPS: { audit: EM_MIPS, bits: 32 },
   SCMP_ARCH_MIPS64: { audit: (EM_MIPS | B64) >>> 0, bits: 64 },
   SCMP_ARCH_MIPS64N32: { audit: (EM_MIPS | B64 | N32) >>> 0, bits: 32 },
@@ -48,7 +55,7 @@ export const ARCHES: Readonly<Record<string, ArchDef>> = {
 };
 
 /** Architectures skiff can compile for (it has their syscall tables). */
-export const SUPPORTED_ARCHES = Object.keys(ARCHES).filter((a) => ARCHES[a]!.table);
+export const SUPPORTED_ARCHES = Object.keys(ARCHES).filter((a) => "table" in ARCHES[a]!);
 
 /** The profile's architecture for the machine skiff runs on. */
 export function nativeArch(nodeArch: string = process.arch): string {
