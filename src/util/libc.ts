@@ -1,8 +1,8 @@
-// The few libc calls Bun does not offer: socketpair, flock, prctl; and, in
-// groups of their own for the commands that start skiff-init, memfd_create,
-// fcntl, sendfile (sealed copies) and waitid, pidfd_open, poll (how a child
-// ended). Loaded on first use only, so commands that don't need them don't
-// pay: each symbol costs a trampoline compiled at dlopen.
+// The few libc calls Bun does not offer: socketpair, flock, prctl, mkfifo;
+// memfd_create, fcntl, sendfile (sealed copies); waitid, pidfd_open, poll
+// (how a child ended). Loaded on first use only, so commands that need none
+// (state) don't pay, and all in one dlopen: bun:ffi compiles one trampoline
+// unit per dlopen (about 0.8 ms here, however many symbols it holds).
 import type { Pointer } from "bun:ffi";
 
 type Libc = {
@@ -10,6 +10,13 @@ type Libc = {
   flock(fd: number, op: number): number;
   prctl(option: number, arg2: number, arg3: number, arg4: number, arg5: number): number;
   mkfifo(path: Pointer, mode: number): number;
+  memfd_create(name: Pointer, flags: number): number;
+  fcntl(fd: number, cmd: number, arg: number): number;
+  sendfile(outFd: number, inFd: number, offset: Pointer | null, count: number): number | bigint;
+  waitid(idtype: number, id: number, info: Pointer, options: number): number;
+  syscall(nr: number, a: number, b: number): number;
+  poll(fds: Pointer, nfds: number, timeout: number): number;
+  close(fd: number): number;
 };
 
 let libc: Libc | undefined;
@@ -24,6 +31,13 @@ function load(): { libc: Libc; ffi: typeof import("bun:ffi") } {
       flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
       prctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
       mkfifo: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+      memfd_create: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+      fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.u64], returns: FFIType.i32 },
+      sendfile: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+      waitid: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+      syscall: { args: [FFIType.i64, FFIType.i64, FFIType.i64], returns: FFIType.i64 },
+      poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+      close: { args: [FFIType.i32], returns: FFIType.i32 },
     });
     libc = lib.symbols as unknown as Libc;
   }
@@ -66,27 +80,6 @@ export function setChildSubreaper(): void {
 
 // ---- sealed memfd copies (src/helper/sealed_binary.ts) ----
 
-type Sealing = {
-  memfd_create(name: Pointer, flags: number): number;
-  fcntl(fd: number, cmd: number, arg: number): number;
-  sendfile(outFd: number, inFd: number, offset: Pointer | null, count: number): number | bigint;
-};
-
-let sealing: Sealing | undefined;
-
-function loadSealing(): Sealing {
-  if (!sealing) {
-    const { FFIType, dlopen } = load().ffi;
-    const lib = dlopen("libc.so.6", {
-      memfd_create: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-      fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.u64], returns: FFIType.i32 },
-      sendfile: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
-    });
-    sealing = lib.symbols as unknown as Sealing;
-  }
-  return sealing;
-}
-
 export const MFD_CLOEXEC = 0x1;
 export const MFD_ALLOW_SEALING = 0x2;
 /** Linux 6.3+: executable on purpose (vm.memfd_noexec may otherwise refuse exec). */
@@ -95,7 +88,8 @@ export const MFD_EXEC = 0x10;
 /** memfd_create(2); -1 on failure. */
 export function memfdCreate(name: string, flags: number): number {
   const bytes = new TextEncoder().encode(name + "\0");
-  return loadSealing().memfd_create(load().ffi.ptr(bytes), flags);
+  const { libc, ffi } = load();
+  return libc.memfd_create(ffi.ptr(bytes), flags);
 }
 
 export const F_DUPFD_CLOEXEC = 1030;
@@ -108,38 +102,15 @@ export const F_SEAL_WRITE = 0x8;
 
 /** fcntl(2) with an integer argument; -1 on failure. */
 export function fcntl(fd: number, cmd: number, arg: number): number {
-  return loadSealing().fcntl(fd, cmd, arg);
+  return load().libc.fcntl(fd, cmd, arg);
 }
 
 /** sendfile(2) from the current offset of inFd; bytes copied, -1 on failure. */
 export function sendfile(outFd: number, inFd: number, count: number): number {
-  return Number(loadSealing().sendfile(outFd, inFd, null, count));
+  return Number(load().libc.sendfile(outFd, inFd, null, count));
 }
 
 // ---- how a child ended (src/helper/init_channel.ts) ----
-
-type Waiting = {
-  waitid(idtype: number, id: number, info: Pointer, options: number): number;
-  syscall(nr: number, a: number, b: number): number;
-  poll(fds: Pointer, nfds: number, timeout: number): number;
-  close(fd: number): number;
-};
-
-let waiting: Waiting | undefined;
-
-function loadWaiting(): Waiting {
-  if (!waiting) {
-    const { FFIType, dlopen } = load().ffi;
-    const lib = dlopen("libc.so.6", {
-      waitid: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-      syscall: { args: [FFIType.i64, FFIType.i64, FFIType.i64], returns: FFIType.i64 },
-      poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
-      close: { args: [FFIType.i32], returns: FFIType.i32 },
-    });
-    waiting = lib.symbols as unknown as Waiting;
-  }
-  return waiting;
-}
 
 const P_PID = 1;
 const WEXITED = 4;
@@ -152,8 +123,7 @@ const CLD_EXITED = 1;
  * be known (reaped already).
  */
 export function exitOf(pid: number): { code: number } | { signal: number } | undefined {
-  const { ffi } = load();
-  const libc = loadWaiting();
+  const { libc, ffi } = load();
   // siginfo_t: si_signo, si_errno, si_code, then (for SIGCHLD, 64-bit) si_pid at 16, si_uid, si_status at 24
   const info = new Int32Array(32);
   // ECHILD: someone reaped it already
@@ -169,8 +139,7 @@ const POLLIN = 1;
  * true when it did, undefined when this kernel cannot tell (before 5.3).
  */
 export function waitGone(pid: number, timeoutMs: number): boolean | undefined {
-  const { ffi } = load();
-  const libc = loadWaiting();
+  const { libc, ffi } = load();
   const fd = Number(libc.syscall(SYS_pidfd_open, pid, 0));
   if (fd < 0) return undefined;
   try {
