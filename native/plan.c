@@ -30,19 +30,35 @@ static const struct op_shape *shape_of(uint32_t code)
 	return NULL;
 }
 
+/* The plan arrives in a few large reads, not one read per field (hundreds
+ * of system calls). skiff writes nothing after the plan until skiff-init
+ * speaks first, so nothing past the plan can be read here; read_plan checks
+ * that and refuses trailing bytes. */
+static struct {
+	char buf[16384];
+	size_t at, len;
+} in;
+
 /* 0 when len bytes were read; -1 at end of input or on an error. */
 static int read_full(int fd, void *buf, size_t len)
 {
 	size_t got = 0;
 	while (got < len) {
-		ssize_t n = read(fd, (char *)buf + got, len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n == 0)
-			errno = 0; /* end of input: no errno to report */
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
+		if (in.at == in.len) {
+			ssize_t n = read(fd, in.buf, sizeof in.buf);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n == 0)
+				errno = 0; /* end of input: no errno to report */
+			if (n <= 0)
+				return -1;
+			in.at = 0;
+			in.len = (size_t)n;
+		}
+		size_t take = in.len - in.at < len - got ? in.len - in.at : len - got;
+		memcpy((char *)buf + got, in.buf + in.at, take);
+		in.at += take;
+		got += take;
 	}
 	return 0;
 }
@@ -109,6 +125,8 @@ int read_plan(int fd, struct op **ops_out, uint32_t *nops_out, struct err *e)
 	for (uint32_t k = 0; k < nops; k++)
 		if (read_op(fd, k, &ops[k], &bytes, e) < 0)
 			return -1; /* skiff-init exits: nothing to free */
+	if (in.at != in.len)
+		return fail(e, 0, "read plan: %zu bytes after its last op", in.len - in.at);
 	*ops_out = ops;
 	*nops_out = nops;
 	return 0;

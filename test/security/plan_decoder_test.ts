@@ -105,6 +105,8 @@ describe.skipIf(skipWhy("skiff-init's plan decoder", needRoot()))("skiff-init re
       return b;
     }, `read plan: op 1 (mount) takes the plan past ${PLAN_MAX_BYTES} bytes of strings`],
     ["a bad magic", () => cat(u32(0x12345678), u32(1)), "read plan: bad magic 0x12345678"],
+    // feed writes the bytes at once, so they reach the reader with the plan
+    ["bytes after the last op", () => cat(encodePlan([FIRST, UMASK]), u32(7)), "read plan: 4 bytes after its last op"],
   ];
 
   test.each(cases)("%s: one error line naming the op, exit 1, nothing run", async (_what, bytes, message) => {
