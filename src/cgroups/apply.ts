@@ -28,10 +28,16 @@ export function controllerDir(rec: CgroupRecord, ctrl: string): string | undefin
 }
 
 export function cgroupProbe(rec: CgroupRecord): Probe {
+  // translate asks once per rule (a dozen device rules ask the same): remember.
+  const seen = new Map<string, boolean>();
   return {
     exists(ctrl, file) {
       const dir = controllerDir(rec, ctrl);
-      return dir !== undefined && existsSync(file ? join(dir, file) : dir);
+      if (dir === undefined) return false;
+      const path = file ? join(dir, file) : dir;
+      let found = seen.get(path);
+      if (found === undefined) seen.set(path, (found = existsSync(path)));
+      return found;
     },
     read(ctrl, file) {
       const dir = controllerDir(rec, ctrl);
