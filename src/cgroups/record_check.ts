@@ -9,20 +9,30 @@ import { posix } from "node:path";
 const CGROUP_SUPER_MAGIC = 0x27e0eb;
 const CGROUP2_SUPER_MAGIC = 0x63677270;
 
+/**
+ * Which paths of a record are checked on disk: all of them (the default);
+ * only the freezer's, for commands that read no more than the status
+ * (state, list, start, kill of the init alone) and so spare a dozen stat
+ * calls; none, for a record this process wrote itself. The shape (clean
+ * absolute paths, leaves and their ancestors) is always checked.
+ */
+export type OnDisk = "all" | "status" | "none";
+
 /** Why rec is not a cgroup record skiff could have written, or undefined. */
-export function cgroupRecordProblem(rec: unknown): string | undefined {
+export function cgroupRecordProblem(rec: unknown, onDisk: OnDisk = "all"): string | undefined {
   if (typeof rec !== "object" || rec === null || Array.isArray(rec)) return "cgroup: not an object";
   const r = rec as Record<string, unknown>;
   if (typeof r.paths !== "object" || r.paths === null || Array.isArray(r.paths)) return "cgroup.paths: not an object";
   if (!Array.isArray(r.created)) return "cgroup.created: not an array";
   const dirs = Object.entries(r.paths as Record<string, unknown>);
+  const status = [r.freezer, r.unified];
   for (const [name, dir] of dirs) {
-    const p = pathProblem(dir);
+    const p = pathProblem(dir, onDisk === "all" || (onDisk === "status" && status.includes(dir)));
     if (p) return `cgroup.paths.${name}: ${p}`;
   }
   const leaves = dirs.map(([, d]) => d as string);
   for (const [i, dir] of (r.created as unknown[]).entries()) {
-    const p = pathProblem(dir);
+    const p = pathProblem(dir, onDisk === "all");
     if (p) return `cgroup.created[${i}]: ${p}`;
     // skiff records only the directories it made on the way to a leaf
     if (!leaves.some((l) => l === dir || l.startsWith(`${dir as string}/`))) return `cgroup.created[${i}]: ${JSON.stringify(dir)} is no leaf's ancestor`;
@@ -34,9 +44,10 @@ export function cgroupRecordProblem(rec: unknown): string | undefined {
   return undefined;
 }
 
-function pathProblem(dir: unknown): string | undefined {
+function pathProblem(dir: unknown, onDisk: boolean): string | undefined {
   if (typeof dir !== "string") return "not a string";
   if (!dir.startsWith("/") || dir.includes("\0") || dir.length === 1 || posix.normalize(dir) !== dir || dir.endsWith("/")) return `${JSON.stringify(dir)} is not a clean absolute path`;
+  if (!onDisk) return undefined;
   let type: number;
   try {
     type = statfsSync(dir).type;

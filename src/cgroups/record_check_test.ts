@@ -45,6 +45,25 @@ describe("cgroupRecordProblem", () => {
     }
   });
 
+  test('"status" checks on disk only the freezer a status command reads; "none" nothing; both still check the shape', () => {
+    const dir = mkdtempSync(join(tmpdir(), "skiff-record-"));
+    try {
+      const memoryElsewhere = { paths: { memory: dir, freezer: GONE }, created: [dir], freezer: GONE };
+      expect(cgroupRecordProblem(memoryElsewhere)).toBe(`cgroup.paths.memory: ${JSON.stringify(dir)} is not on a cgroup file system`);
+      expect(cgroupRecordProblem(memoryElsewhere, "status")).toBeUndefined();
+      const freezerElsewhere = { paths: { freezer: dir }, created: [], freezer: dir };
+      expect(cgroupRecordProblem(freezerElsewhere, "status")).toBe(`cgroup.paths.freezer: ${JSON.stringify(dir)} is not on a cgroup file system`);
+      expect(cgroupRecordProblem({ paths: { unified: dir }, created: [], unified: dir }, "status")).toContain("is not on a cgroup file system");
+      expect(cgroupRecordProblem(freezerElsewhere, "none")).toBeUndefined();
+      for (const mode of ["status", "none"] as const) {
+        expect(cgroupRecordProblem({ paths: { memory: `${GONE}/../../x` }, created: [] }, mode)).toContain("is not a clean absolute path");
+        expect(cgroupRecordProblem({ paths: { memory: GONE }, created: ["/sys/fs/cgroup/memory/other"] }, mode)).toContain("is no leaf's ancestor");
+      }
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
   test("created directories must lie on the way to a recorded cgroup", () => {
     expect(cgroupRecordProblem({ paths: { memory: `${GONE}/a` }, created: [GONE, `${GONE}/a`] })).toBeUndefined();
     expect(cgroupRecordProblem({ paths: { memory: GONE }, created: ["/sys/fs/cgroup/memory/other"] })).toBe(`cgroup.created[0]: "/sys/fs/cgroup/memory/other" is no leaf's ancestor`);

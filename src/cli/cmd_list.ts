@@ -21,7 +21,7 @@ export const command: Command = {
     }
     const rows = ids.flatMap((id) => {
       try {
-        const { state, paths } = readState(g.root, id);
+        const { state, paths } = readState(g.root, id, { cgroupOnDisk: "status" });
         return [ociState(state, deriveStatus(state, paths))];
       } catch {
         return []; // being created or deleted right now

@@ -34,7 +34,8 @@ export const command: Command = {
     logPhase("started");
     const code = await created.init.proc.exited;
     logPhase("container exited");
-    if (!p.flags.keep) deleteContainer(g.root, id, { force: true });
+    // The cgroup record is the one this process wrote: no need to check it on disk again.
+    if (!p.flags.keep) deleteContainer(g.root, id, { force: true, ownCgroup: created.state.cgroup });
     logPhase("deleted");
     return code;
   },

@@ -11,16 +11,17 @@ import { NoSuchContainer, deriveStatus, readState } from "./state";
 import { withContainerLock } from "./lock";
 import { containerPaths } from "./paths";
 import { loadSystemdDriver } from "../systemd/load";
+import type { CgroupRecord } from "../cgroups/cgroup_types";
 
-export function deleteContainer(root: string, id: string, opts: { force: boolean }): void {
+export function deleteContainer(root: string, id: string, opts: { force: boolean; ownCgroup?: CgroupRecord }): void {
   // The lock first: a container still being created is deleted once it is.
   withContainerLock(containerPaths(root, id), () => deleteLocked(root, id, opts));
 }
 
-function deleteLocked(root: string, id: string, opts: { force: boolean }): void {
+function deleteLocked(root: string, id: string, opts: { force: boolean; ownCgroup?: CgroupRecord }): void {
   let found;
   try {
-    found = readState(root, id);
+    found = readState(root, id, { ownCgroup: opts.ownCgroup });
   } catch (e) {
     if (opts.force && e instanceof NoSuchContainer) return; // runc: deleting nothing with --force succeeds
     throw e;

@@ -4,7 +4,8 @@ import { signalAll } from "../cgroups/freeze";
 import { deriveStatus, readState } from "./state";
 
 export function killContainer(root: string, id: string, opts: { signal: number; all: boolean }): void {
-  const { state, paths } = readState(root, id);
+  // Only --all acts through the cgroup record (it signals what is listed there).
+  const { state, paths } = readState(root, id, { cgroupOnDisk: opts.all ? "all" : "status" });
   const status = deriveStatus(state, paths);
   if (status === "stopped" && !opts.all) throw new StateError("container not running");
   // --all: freeze, signal every process, thaw, so that none forks away meanwhile.

@@ -8,9 +8,10 @@ import type { ContainerPaths } from "./paths";
 import { withContainerLock } from "./lock";
 
 export function startContainer(root: string, id: string): void {
-  const { paths } = readState(root, id);
+  // start reads the cgroup record only for the status (its freezer).
+  const { paths } = readState(root, id, { cgroupOnDisk: "status" });
   withContainerLock(paths, () => {
-    const { state } = readState(root, id);
+    const { state } = readState(root, id, { cgroupOnDisk: "status" });
     const status = deriveStatus(state, paths);
     if (status === "stopped") throw new StateError(`cannot start a container that has stopped`);
     if (status !== "created") throw new StateError(`cannot start an already running container`);

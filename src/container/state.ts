@@ -1,11 +1,11 @@
 // state.json: what skiff remembers of a container, written atomically.
 // Status is never stored: it is derived from the init process when read.
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from "node:fs";
 import { StateError } from "../errors";
 import { containerPaths, type ContainerPaths } from "./paths";
 import type { Spec } from "../config/types";
 import type { CgroupRecord } from "../cgroups/cgroup_types";
-import { cgroupRecordProblem } from "../cgroups/record_check";
+import { cgroupRecordProblem, type OnDisk } from "../cgroups/record_check";
 
 export type Status = "creating" | "created" | "running" | "paused" | "stopped";
 
@@ -31,7 +31,14 @@ export class NoSuchContainer extends StateError {
   override name = "NoSuchContainer";
 }
 
-export function readState(root: string, id: string): { state: ContainerState; paths: ContainerPaths } {
+export interface ReadStateOptions {
+  /** Which of the cgroup record's paths to check on disk (record_check.ts); "all" by default. */
+  cgroupOnDisk?: OnDisk;
+  /** The record this process wrote itself (run's delete): when state.json still holds exactly it, it needs no check on disk. */
+  ownCgroup?: CgroupRecord;
+}
+
+export function readState(root: string, id: string, opts: ReadStateOptions = {}): { state: ContainerState; paths: ContainerPaths } {
   const paths = containerPaths(root, id);
   let text: string;
   try {
@@ -45,7 +52,7 @@ export function readState(root: string, id: string): { state: ContainerState; pa
   } catch {
     throw new StateError(`read state of container ${id}: ${paths.state} is not valid JSON`);
   }
-  const problem = stateProblem(value, id);
+  const problem = stateProblem(value, id, opts);
   if (problem) throw new StateError(`read state of container ${id}: ${paths.state}: ${problem}`);
   return { state: value as ContainerState, paths };
 }
@@ -55,14 +62,15 @@ export function readState(root: string, id: string): { state: ContainerState; pa
  * missing, of the wrong type, or (cgroups) names something other than a
  * cgroup is refused here, before any command acts on it.
  */
-function stateProblem(v: unknown, id: string): string | undefined {
+function stateProblem(v: unknown, id: string, opts: ReadStateOptions): string | undefined {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return "not an object";
   const s = v as Record<string, unknown>;
   if (s.id !== id) return `id: not ${JSON.stringify(id)}`;
   if (!Number.isInteger(s.pid) || (s.pid as number) <= 0) return "pid: not a positive integer";
   for (const k of ["pidStartTime", "bundle", "rootfs", "ociVersion"] as const) if (typeof s[k] !== "string") return `${k}: not a string`;
   if (typeof s.config !== "object" || s.config === null) return "config: not an object";
-  return cgroupRecordProblem(s.cgroup);
+  const own = opts.ownCgroup !== undefined && JSON.stringify(s.cgroup) === JSON.stringify(opts.ownCgroup);
+  return cgroupRecordProblem(s.cgroup, own ? "none" : (opts.cgroupOnDisk ?? "all"));
 }
 
 export function writeState(paths: ContainerPaths, state: ContainerState): void {
@@ -98,13 +106,31 @@ export function deriveStatus(state: ContainerState, paths: ContainerPaths): Stat
 }
 
 function isFrozen(cg: CgroupRecord): boolean {
-  try {
-    if (cg.freezer) return readFileSync(`${cg.freezer}/freezer.state`, "utf8").trim() === "FROZEN";
-    if (cg.unified) return readFileSync(`${cg.unified}/cgroup.freeze`, "utf8").trim() === "1";
-  } catch {
-    // no freezer: cannot be paused
-  }
+  if (cg.freezer) return readShort(`${cg.freezer}/freezer.state`) === "FROZEN";
+  if (cg.unified) return readShort(`${cg.unified}/cgroup.freeze`) === "1";
   return false;
+}
+
+/**
+ * The first bytes of a small file, trimmed; "" when it cannot be read (no
+ * freezer: cannot be paused). Non-blocking and bounded: the record may have
+ * been checked for its shape only, and a fifo there must not hang `state`.
+ */
+function readShort(path: string): string {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch {
+    return "";
+  }
+  try {
+    const buf = Buffer.alloc(64);
+    return buf.subarray(0, readSync(fd, buf)).toString().trim();
+  } catch {
+    return "";
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The OCI state document, with runc's extra fields (rootfs, created, owner). */
