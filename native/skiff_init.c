@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 struct init_state g = {.sync_fd = -1, .root_fd = -1, .fifo_fd = -1, .proc_fd = -1, .cgroup_fd = -1};
@@ -102,6 +103,17 @@ int main(int argc, char **argv)
 	g.last_cap = read_last_cap();
 	/* Before any namespace is joined or made: the host's procfs. */
 	g.proc_fd = procfs_open();
+
+	/* skiff spawns us before it has a plan, and closes the socket unsent
+	 * when its command fails first (a bad config, say): it has reported
+	 * that already, so leave without a word. */
+	char first;
+	ssize_t peeked;
+	do
+		peeked = recv(g.sync_fd, &first, 1, MSG_PEEK);
+	while (peeked < 0 && errno == EINTR);
+	if (peeked == 0)
+		return 0;
 
 	struct op *ops;
 	uint32_t nops;

@@ -56,6 +56,18 @@ export interface Created {
 export function createContainer(opts: CreateOptions): Created {
   const idProblem = checkId(opts.id);
   if (idProblem) throw new StateError(idProblem);
+  // skiff-init starts first and waits for its plan: its exec and start-up
+  // overlap the work below.
+  const init = InitChannel.spawn({ preserveFds: opts.preserveFds ?? 0 });
+  try {
+    return createWith(init, opts);
+  } catch (e) {
+    init.abandon();
+    throw e;
+  }
+}
+
+function createWith(init: InitChannel, opts: CreateOptions): Created {
   const bundle = resolve(opts.bundle);
   const { spec } = loadSpec(bundle);
   logPhase("config read and validated");
@@ -84,7 +96,7 @@ export function createContainer(opts: CreateOptions): Created {
       // mkfifo applies the umask (0o022 leaves 0o600): a container user other
       // than root must be able to open the fifo for writing, as under runc.
       chmodSync(paths.fifo, 0o622);
-      return createLocked({ spec, bundle, rootfs, paths, opts: { ...opts, consoleSocket }, undo });
+      return createLocked({ init, spec, bundle, rootfs, paths, opts: { ...opts, consoleSocket }, undo });
     } finally {
       closeSync(lockFd);
     }
@@ -95,6 +107,7 @@ export function createContainer(opts: CreateOptions): Created {
 }
 
 function createLocked(c: {
+  init: InitChannel;
   spec: Spec;
   bundle: string;
   rootfs: string;
@@ -102,7 +115,7 @@ function createLocked(c: {
   opts: CreateOptions;
   undo: Undo;
 }): Created {
-  const { spec, opts, undo } = c;
+  const { init, spec, opts, undo } = c;
   const linux = spec.linux ?? {};
   const namespaces = linux.namespaces ?? [];
   logPhase("config loaded");
@@ -155,9 +168,9 @@ function createLocked(c: {
     host,
   });
   logPhase("plan compiled");
-  const init = InitChannel.start(encodePlan(ops), { preserveFds: opts.preserveFds ?? 0 });
-  logPhase("skiff-init spawned");
-  undo.push(() => init.close());
+  init.send(encodePlan(ops));
+  logPhase("plan sent");
+  undo.push(() => init.abandon());
   let pid = 0;
   undo.push(() => killAndWait(pid));
 

@@ -42,6 +42,18 @@ export interface Execed {
 }
 
 export function execContainer(opts: ExecOptions): Execed {
+  // skiff-init starts first and waits for its plan: its exec and start-up
+  // overlap reading the state and compiling the plan.
+  const init = InitChannel.spawn({ preserveFds: opts.preserveFds });
+  try {
+    return execWith(init, opts);
+  } catch (e) {
+    init.abandon();
+    throw e;
+  }
+}
+
+function execWith(init: InitChannel, opts: ExecOptions): Execed {
   const { state, paths } = readState(opts.root, opts.id);
   const status = deriveStatus(state, paths);
   // A created container may be exec'd into, as runc allows: its init waits
@@ -76,7 +88,7 @@ export function execContainer(opts: ExecOptions): Execed {
     cgroups: selfJoin ? { v1: [...cgroupDirs].filter(([k]) => k !== "unified").map(([, d]) => d), v2 } : undefined,
   });
 
-  const init = InitChannel.start(encodePlan(ops), { preserveFds: opts.preserveFds });
+  init.send(encodePlan(ops));
   let pid = 0;
   let pidFileWritten = false;
   try {
@@ -111,7 +123,6 @@ export function execContainer(opts: ExecOptions): Execed {
   } catch (e) {
     killAndWait(pid);
     if (pidFileWritten) rmSync(opts.pidFile!, { force: true });
-    init.close();
     throw e;
   }
   init.close();

@@ -38,9 +38,11 @@ export class InitChannel {
   /**
    * Spawn skiff-init with the caller's stdio and fds 3..3+preserveFds-1,
    * executed from a sealed memfd copy (sealed_binary.ts says why), never
-   * from the file on disk.
+   * from the file on disk. It waits for its plan (send): commands spawn it
+   * first, so that its exec overlaps reading the config and making the
+   * cgroups. A channel that never gets a plan must be abandon()ed.
    */
-  static start(plan: Uint8Array, opts: { preserveFds: number }): InitChannel {
+  static spawn(opts: { preserveFds: number }): InitChannel {
     const syncFd = 3 + opts.preserveFds;
     const binary = findInitBinary();
     const [ours, theirs] = socketPair();
@@ -71,9 +73,23 @@ export class InitChannel {
       closeSync(theirs);
       closeSync(image);
     }
-    const ch = new InitChannel(proc, ours);
-    ch.write(plan);
-    return ch;
+    logPhase("skiff-init spawned");
+    return new InitChannel(proc, ours);
+  }
+
+  /** The plan skiff-init executes; it has made nothing before it reads one. */
+  send(plan: Uint8Array): void {
+    this.write(plan);
+  }
+
+  /**
+   * For a command that fails before it sends a plan: skiff-init reads end of
+   * file, reports it (to nobody) and exits; wait for that (bounded), so that
+   * the failed command leaves no process behind.
+   */
+  abandon(): void {
+    this.close();
+    this.waitEnd(2000);
   }
 
   private write(bytes: Uint8Array): void {
