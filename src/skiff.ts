@@ -1,5 +1,4 @@
-// The skiff binary. No top-level await: the compiled binary is bytecode
-// (bun build --bytecode), which needs a CommonJS-shaped entry.
+// The skiff binary (scripts/build.sh: bytecode, ES modules split by command).
 import { main } from "./cli/main";
 
 main(process.argv.slice(2)).then((code) => {
