@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -43,11 +44,24 @@ int op_sysctl(const struct op *o, struct err *e)
 	return write_proc(path + 6, SYSCTL_VALUE(o), e, "set sysctl");
 }
 
+/* Run in the parent stage, before any namespace is joined or made: the
+ * container inherits the value across clone (a new user namespace's root
+ * may not write it, and lowering needs CAP_SYS_RESOURCE in the host's). A
+ * non-dumpable process's /proc files belong to root: an unprivileged caller
+ * (rootless) is dumpable for this one write, as runc writes it before it
+ * turns non-dumpable. Nothing of a container exists yet, and a process that
+ * could look in meanwhile is the same unprivileged user. */
 int op_oom_score_adj(const struct op *o, struct err *e)
 {
 	char v[32];
 	snprintf(v, sizeof v, "%lld", (long long)OOM_SCORE_ADJ_VALUE(o));
-	return write_proc("self/oom_score_adj", v, e, "set oom_score_adj");
+	int unprivileged = geteuid() != 0;
+	if (unprivileged)
+		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	int rc = write_proc("self/oom_score_adj", v, e, "set oom_score_adj");
+	if (unprivileged)
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	return rc;
 }
 
 int op_rlimit(const struct op *o, struct err *e)

@@ -195,7 +195,7 @@
 #define RLIMIT_NINTS 3
 #define RLIMIT_NSTRS 0
 
-/* write /proc/self/oom_score_adj */
+/* write /proc/self/oom_score_adj, in the parent stage before any namespace: clone passes it on */
 #define OP_OOM_SCORE_ADJ 25
 #define OOM_SCORE_ADJ_VALUE(o) ((o)->i[0])
 #define OOM_SCORE_ADJ_NINTS 1

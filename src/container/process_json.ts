@@ -45,6 +45,12 @@ export function execProcess(config: Spec, rootfs: string, o: ExecOverrides & { b
     delete proc.execCPUAffinity;
     delete proc.oomScoreAdj;
   }
+  // As runc (1.1.5): every exec'd process gets the oom_score_adj the
+  // container was created with (runc's init data always carries the
+  // container's). A --process file that sets its own keeps it: runc ignores
+  // that one, skiff applies what the file asks.
+  const created = config.process?.oomScoreAdj;
+  if (proc.oomScoreAdj === undefined && created !== undefined) proc.oomScoreAdj = created;
   if (!proc.args?.length) throw new UsageError("exec: args must not be empty: give a command after the container id, or --process");
 
   if (o.cwd !== undefined) {

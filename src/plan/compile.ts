@@ -11,7 +11,7 @@ import {
 import { devicePlan } from "./devices";
 import { bindTreePlan, bindTrees } from "./bind_trees";
 import { cgroupMountPlan, type CgroupMountFacts } from "./cgroup_mounts";
-import { processAttributePlan } from "./process_attrs";
+import { processAttributePlan, processOomPlan } from "./process_attrs";
 import { credentialsPlan, execPlan } from "./process_plan";
 import { seccompPlan } from "../seccomp/plan";
 import type { Seccomp } from "../seccomp/compile";
@@ -60,6 +60,13 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   const has = (t: string) => namespaces.find((n) => n.type === t);
   const index = (t: string) => namespaces.findIndex((n) => n.type === t);
 
+  // oom_score_adj first, before skiff-init holds anything of the container
+  // (a rootless caller turns dumpable for the write) and before any
+  // namespace is joined or made; the container inherits it across clone, as
+  // from runc's stage 0. From inside a new user namespace the write is
+  // refused: a non-dumpable process's /proc files belong to the host's root,
+  // and lowering the value takes CAP_SYS_RESOURCE in the host's namespace.
+  ops.push(...processOomPlan(proc));
   // exec.fifo is opened as the caller, before any namespace is joined or
   // made: the state dir need not be reachable by the container's root
   // (in a new user namespace, host uid 100000 cannot pass a 0700 --root).
@@ -143,7 +150,7 @@ export function compilePlan(spec: Spec, opts: CompileOptions & { host: HostFacts
   if (spec.hostname !== undefined && has("uts")) ops.push({ op: "hostname", name: spec.hostname, origin: "/hostname" });
   if (spec.domainname !== undefined && has("uts")) ops.push({ op: "domainname", name: spec.domainname, origin: "/domainname" });
 
-  ops.push(...processAttributePlan(proc, { personality: linux.personality }));
+  ops.push(...processAttributePlan(proc, { personality: linux.personality, oom: false }));
   ops.push(...credentialsPlan(proc, { seccomp, setgroups: !(newUser && opts.denySetgroups), preserveFds: opts.preserveFds ?? 0 }));
   // At "ready" skiff knows the pid: it sends the state startContainer hooks get.
   const startHooks = hooks.startContainer ?? [];

@@ -39,7 +39,7 @@ export const OPS = [
   { code: 22, name: "domainname", ints: [], strs: ["name"], doc: "setdomainname(2)" },
   { code: 23, name: "sysctl", ints: [], strs: ["path", "value"], doc: "write a value under /proc/sys" },
   { code: 24, name: "rlimit", ints: ["resource", "soft", "hard"], strs: [], doc: "setrlimit(2); -1 is unlimited" },
-  { code: 25, name: "oom_score_adj", ints: ["value"], strs: [], doc: "write /proc/self/oom_score_adj" },
+  { code: 25, name: "oom_score_adj", ints: ["value"], strs: [], doc: "write /proc/self/oom_score_adj, in the parent stage before any namespace: clone passes it on" },
   { code: 26, name: "personality", ints: ["persona"], strs: [], doc: "personality(2)" },
   { code: 27, name: "ioprio", ints: ["class", "level"], strs: [], doc: "ioprio_set(IOPRIO_WHO_PROCESS, 0)" },
   { code: 28, name: "scheduler", ints: ["policy", "priority", "flags", "nice", "runtime", "deadline", "period"], strs: [], doc: "sched_setattr(2)" },

@@ -21,12 +21,18 @@ function limit(v: number): bigint {
   return b >= 1n << 63n || b < 0n ? -1n : b;
 }
 
-export function processAttributePlan(proc: Process, opts: { personality?: { domain: string } } = {}): Op[] {
+/** oom_score_adj alone: create sets it before the clone (see compilePlan). */
+export function processOomPlan(proc: Process): Op[] {
+  return proc.oomScoreAdj === undefined ? [] : [{ op: "oom_score_adj", value: proc.oomScoreAdj, origin: "/process/oomScoreAdj" }];
+}
+
+/** oom: false leaves oom_score_adj out (the caller placed it already). */
+export function processAttributePlan(proc: Process, opts: { personality?: { domain: string }; oom?: boolean } = {}): Op[] {
   const ops: Op[] = [];
   (proc.rlimits ?? []).forEach((r, i) =>
     ops.push({ op: "rlimit", resource: RLIMITS[r.type]!, soft: limit(r.soft), hard: limit(r.hard), origin: `/process/rlimits/${i}` }),
   );
-  if (proc.oomScoreAdj !== undefined) ops.push({ op: "oom_score_adj", value: proc.oomScoreAdj, origin: "/process/oomScoreAdj" });
+  if (opts.oom !== false) ops.push(...processOomPlan(proc));
   if (opts.personality) {
     ops.push({ op: "personality", persona: opts.personality.domain === "LINUX32" ? PER_LINUX32 : PER_LINUX, origin: "/linux/personality" });
   }
