@@ -60,7 +60,8 @@ int proc_reopen(int fd, int flags, struct err *e);
 /* mount_fd.c: mounts named by fd, never by a path through /proc */
 int mount_target_fd(const char *target, struct err *e); /* the target fd ("" = the rootfs) */
 void mount_made(int fd, const char *target); /* later ops on target use fd (-1 forgets) */
-int mount_at(int fd, const char *src, const char *type, unsigned long flags, const char *data); /* mount(2) */
+int mount_at(int fd, unsigned long flags); /* mount(2) remount or propagation of the mount at fd */
+int mount_new_fs(int target, const char *src, const char *type, unsigned long flags, const char *data); /* mount_new.c */
 unsigned long mount_locked_flags(int fd);
 int clone_tree(int dirfd, const char *path, int recursive); /* open_tree(OPEN_TREE_CLONE), "" = dirfd itself */
 int move_tree_onto(int tree, int target);

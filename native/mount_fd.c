@@ -4,10 +4,14 @@
  *    the target fd; the tree's fd then names the new mount, so the remount,
  *    propagation and attributes that follow act on exactly that mount even
  *    if a shared volume swaps a name meanwhile;
- *  - mount(2) for the rest (new file systems, remounts, propagation) gets
- *    "self/fd/N" relative to the host's procfs (g.proc_fd) as its cwd for
- *    the one call, never "/proc/self/fd/N", which after pivot_root would be
- *    looked up in the container's /proc. */
+ *  - a new filesystem is made with fsopen/fsmount and moved onto the
+ *    target fd (mount_new.c);
+ *  - mount(2) for remounts and propagation, which carry no source and no
+ *    data, gets "self/fd/N" relative to the host's procfs (g.proc_fd) as
+ *    its cwd for the one call, never "/proc/self/fd/N", which after
+ *    pivot_root would be looked up in the container's /proc. Nothing that
+ *    names a path of its own (a source, a filesystem's options) may go
+ *    through mount_at: it would resolve against the host's /proc. */
 #include "init.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -44,7 +48,7 @@ int mount_target_fd(const char *target, struct err *e)
 	return open_in_root(target, O_PATH, e);
 }
 
-int mount_at(int fd, const char *src, const char *type, unsigned long flags, const char *data)
+int mount_at(int fd, unsigned long flags)
 {
 	if (g.proc_fd < 0) {
 		errno = ENOENT; /* /proc was not procfs when we started */
@@ -55,7 +59,7 @@ int mount_at(int fd, const char *src, const char *type, unsigned long flags, con
 		return -1;
 	char rel[32];
 	snprintf(rel, sizeof rel, "self/fd/%d", fd);
-	int rc = fchdir(g.proc_fd) == 0 ? mount(src, rel, type, flags, data) : -1;
+	int rc = fchdir(g.proc_fd) == 0 ? mount(NULL, rel, NULL, flags, NULL) : -1;
 	int saved = errno;
 	/* Never stay in the host's procfs: a failed way back is an error. */
 	if (fchdir(cwd) < 0) {

@@ -21,6 +21,11 @@ int op_open_root(const struct op *o, struct err *e)
 	g.root_fd = open(OPEN_ROOT_PATH(o), O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (g.root_fd < 0)
 		return fail(e, errno, "open rootfs %s", OPEN_ROOT_PATH(o));
+	/* The mounts that follow resolve a relative source or option against
+	 * the cwd: make it the host's "/" (a relative path means what the
+	 * absolute one would), not whatever directory skiff was called from. */
+	if (chdir("/") < 0)
+		return fail(e, errno, "chdir /");
 	return 0;
 }
 
@@ -204,7 +209,7 @@ int op_mount(const struct op *o, struct err *e)
 		const char *src = *MOUNT_SOURCE(o) ? MOUNT_SOURCE(o) : NULL;
 		const char *type = *MOUNT_FSTYPE(o) ? MOUNT_FSTYPE(o) : NULL;
 		const char *data = *MOUNT_DATA(o) ? MOUNT_DATA(o) : NULL;
-		rc = mount_at(fd, src, type, flags, data) < 0 ? mount_failed(o, errno, NULL, e) : 0;
+		rc = mount_new_fs(fd, src, type, flags, data) < 0 ? mount_failed(o, errno, NULL, e) : 0;
 	}
 	close(fd);
 	return rc;
@@ -216,9 +221,9 @@ int op_remount(const struct op *o, struct err *e)
 	if (fd < 0)
 		return -1;
 	unsigned long flags = (unsigned long)REMOUNT_FLAGS(o) | MS_REMOUNT;
-	int rc = mount_at(fd, NULL, NULL, flags, NULL);
+	int rc = mount_at(fd, flags);
 	if (rc < 0 && errno == EPERM && (flags & MS_BIND))
-		rc = mount_at(fd, NULL, NULL, flags | mount_locked_flags(fd), NULL);
+		rc = mount_at(fd, flags | mount_locked_flags(fd));
 	int saved = errno;
 	close(fd);
 	return rc < 0 ? fail(e, saved, "remount %s", REMOUNT_TARGET(o)) : 0;
@@ -235,7 +240,7 @@ int op_propagate(const struct op *o, struct err *e)
 		int fd = mount_target_fd(t, e);
 		if (fd < 0)
 			return -1;
-		rc = mount_at(fd, NULL, NULL, (unsigned long)PROPAGATE_FLAGS(o), NULL);
+		rc = mount_at(fd, (unsigned long)PROPAGATE_FLAGS(o));
 		int saved = errno;
 		close(fd);
 		errno = saved;

@@ -48,7 +48,7 @@
 #define SETSID_NINTS 0
 #define SETSID_NSTRS 0
 
-/* mount(2) (a bind: open_tree + move_mount); target resolved inside the root fd; procfs: 0 a target on procfs is refused, 1 allowed, 2 allowed and the bind's source must be procfs */
+/* a new filesystem (fsopen, fsconfig per data item, fsmount) or a bind (open_tree), moved onto the target; target resolved inside the root fd; procfs: 0 a target on procfs is refused, 1 allowed, 2 allowed and the bind's source must be procfs */
 #define OP_MOUNT 7
 #define MOUNT_FLAGS(o) ((o)->i[0])
 #define MOUNT_PROCFS(o) ((o)->i[1])

@@ -9,6 +9,7 @@ import {
   isBindMount, normalizeDestination, parseMountOptions,
 } from "../config/mount_options";
 import { devicePlan } from "./devices";
+import { absoluteOverlayOptions } from "./overlay_dirs";
 import { bindTreePlan, bindTrees } from "./bind_trees";
 import { cgroupMountPlan, type CgroupMountFacts } from "./cgroup_mounts";
 import { processAttributePlan, processOomPlan } from "./process_attrs";
@@ -212,7 +213,10 @@ function compileRootfs(ops: Op[], spec: Spec, opts: RootfsOptions): void {
 
 function compileMount(ops: Op[], m: Mount, opts: RootfsOptions & { origin: string; tree?: number }): void {
   const origin = opts.origin;
-  const o = parseMountOptions(m.options ?? [], { pointer: `${origin}/options` });
+  let options = m.options ?? [];
+  // Layer paths relative to the bundle, never to skiff-init's cwd (overlay_dirs.ts).
+  if (m.type === "overlay" && !isBindMount(m)) options = absoluteOverlayOptions(options, { bundle: opts.bundle, pointer: `${origin}/options` });
+  const o = parseMountOptions(options, { pointer: `${origin}/options` });
   const target = normalizeDestination(m.destination);
   if (m.type === "cgroup" || m.type === "cgroup2") {
     ops.push(...cgroupMountPlan(target, o.flags, { facts: opts.host.cgroup, origin }));

@@ -21,7 +21,7 @@ export const OPS = [
   { code: 4, name: "wait_go", ints: ["payload"], strs: ["point"], doc: "tell skiff the point reached, block until it answers go (and, with payload, the state for startContainer hooks)" },
   { code: 5, name: "become_root", ints: [], strs: [], doc: "setresuid/setresgid(0) inside a new user namespace" },
   { code: 6, name: "setsid", ints: [], strs: [], doc: "new session, so the container has no controlling terminal of ours" },
-  { code: 7, name: "mount", ints: ["flags", "procfs"], strs: ["source", "target", "fstype", "data"], doc: "mount(2) (a bind: open_tree + move_mount); target resolved inside the root fd; procfs: 0 a target on procfs is refused, 1 allowed, 2 allowed and the bind's source must be procfs" },
+  { code: 7, name: "mount", ints: ["flags", "procfs"], strs: ["source", "target", "fstype", "data"], doc: "a new filesystem (fsopen, fsconfig per data item, fsmount) or a bind (open_tree), moved onto the target; target resolved inside the root fd; procfs: 0 a target on procfs is refused, 1 allowed, 2 allowed and the bind's source must be procfs" },
   { code: 8, name: "remount", ints: ["flags"], strs: ["target"], doc: "MS_REMOUNT|flags on target (inside root)" },
   { code: 9, name: "propagate", ints: ["flags"], strs: ["target"], doc: "change propagation of target (inside root; \"\" = the root itself)" },
   { code: 10, name: "setattr", ints: ["set", "clear", "propagation"], strs: ["target"], doc: "mount_setattr(AT_RECURSIVE) on target" },
