@@ -18,7 +18,7 @@
 // Needs root, /usr/sbin/runc and build/skiff (sh scripts/build.sh).
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "bun";
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Mount, Spec } from "../../src/config/types";
@@ -97,17 +97,20 @@ const VIEW = [
 
 type Edit = (mounts: Mount[], src: ReturnType<typeof hostSources>) => void;
 
-function bundleFor(edit: Edit, src: ReturnType<typeof hostSources>): string {
-  return makeBundle({ args: ["/bin/sh", "-c", VIEW], mutate: (s: Spec) => edit(s.mounts!, src) });
+/** The bundle, with the rootfs's links (name -> target) planted. */
+function bundleFor(edit: Edit, src: ReturnType<typeof hostSources>, links: Record<string, string> = {}): string {
+  const bundle = makeBundle({ args: ["/bin/sh", "-c", VIEW], mutate: (s: Spec) => edit(s.mounts!, src) });
+  for (const [name, target] of Object.entries(links)) symlinkSync(target, join(bundle, "rootfs", name));
+  return bundle;
 }
 
 /** Both refuse; skiff in exactly `line`, leaving the rootfs, the sources and the host as they were. */
-function bothRefuse(edit: Edit, want: { skiff: RegExp; runc: RegExp }): void {
+function bothRefuse(edit: Edit, want: { skiff: RegExp; runc: RegExp; links?: Record<string, string> }): void {
   const src = hostSources();
   const sourcesBefore = listing(src.root);
   const mountsBefore = hostMounts();
   for (const bin of ["runc", "skiff"] as const) {
-    const bundle = bundleFor(edit, src);
+    const bundle = bundleFor(edit, src, want.links);
     const rootfsBefore = listing(join(bundle, "rootfs"));
     const id = uniqueId(`procmount-${bin}`);
     const r = run(bin, bundle, id);
@@ -159,6 +162,15 @@ describe.skipIf(!ready)("mounts at /proc: refused by both", () => {
     bothRefuse((m, src) => m.unshift({ destination: "/proc/sys", type: "bind", source: src.dir, options: ["rbind"] }), {
       skiff: ONE_LINE("/mounts/0", "mount bind on /proc/sys: it is inside /proc \\(only the files lxcfs emulates, such as /proc/cpuinfo, may be covered\\)"),
       runc: /cannot be mounted because it is inside \/proc/,
+    });
+  });
+
+  test("a bind at /data, a link in the image to /proc, before /proc is procfs", () => {
+    bothRefuse((m, src) => m.unshift({ destination: "/data", type: "bind", source: src.dir, options: ["rbind"] }), {
+      links: { data: "/proc" },
+      // resolved in the rootfs, then checked where it landed (skiff-init: native/mount_fd.c in_root_proc)
+      skiff: /^skiff: mount \S+\/dir on \/data: the target resolves into \/proc \(from \/mounts\/0\)\n$/,
+      runc: /cannot be mounted because it is not of type proc/,
     });
   });
 
