@@ -174,6 +174,15 @@ describe.skipIf(!ready)("mounts at /proc: refused by both", () => {
     });
   });
 
+  test("a bind at /data, a dangling link in the image to /proc/x/y: nothing is made there", () => {
+    bothRefuse((m, src) => m.unshift({ destination: "/data", type: "bind", source: src.dir, options: ["rbind"] }), {
+      links: { data: "/proc/x/y" },
+      // skiff-init follows a dangling link to make the target, as runc's MkdirAll; not into /proc
+      skiff: /^skiff: mkdir \/proc\/x: a link takes it into \/proc \(from \/mounts\/0\)\n$/,
+      runc: /cannot be mounted because it is inside \/proc/,
+    });
+  });
+
   test("a bind at /proc/sys with no proc mount at all", () => {
     bothRefuse((m, src) => (m[0] = { destination: "/proc/sys", type: "bind", source: src.dir, options: ["rbind"] }), {
       skiff: ONE_LINE("/mounts/0", "mount bind on /proc/sys: it is inside /proc \\(only the files lxcfs emulates, such as /proc/cpuinfo, may be covered\\)"),
