@@ -65,6 +65,7 @@ int mount_new_fs(int target, const char *src, const char *type, unsigned long fl
 unsigned long mount_locked_flags(int fd);
 int clone_tree(int dirfd, const char *path, int recursive); /* open_tree(OPEN_TREE_CLONE), "" = dirfd itself */
 int move_tree_onto(int tree, int target);
+int in_root_proc(int fd); /* 1: fd is the rootfs's /proc or beneath it; 0: not; -1: cannot tell */
 
 /* watch.c: the parent stage watches the first process until exec.fifo */
 #include <stdint.h>

@@ -15,6 +15,7 @@
 #include "init.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -69,6 +70,36 @@ int mount_at(int fd, unsigned long flags)
 	close(cwd);
 	errno = saved;
 	return rc;
+}
+
+/* The kernel's path of fd in this mount namespace, read beneath the host's
+ * procfs; -1 when it cannot be read or does not fit. */
+static int fd_path(int fd, char *buf, size_t size)
+{
+	char rel[32];
+	snprintf(rel, sizeof rel, "self/fd/%d", fd);
+	ssize_t n = g.proc_fd < 0 ? -1 : readlinkat(g.proc_fd, rel, buf, size - 1);
+	if (n < 0 || (size_t)n >= size - 1)
+		return -1;
+	buf[n] = 0;
+	return 0;
+}
+
+/* A destination outside /proc that a link in the image took to the rootfs's
+ * /proc, or beneath it, while /proc was still a plain directory (once it is
+ * procfs, on_procfs sees it). runc resolves the destination in the rootfs
+ * and checks where it lands the same way. Mounts are made before
+ * pivot_root, so both paths are the host's: the target is in /proc when
+ * its path is the rootfs's followed by "/proc" and then nothing or "/". */
+int in_root_proc(int fd)
+{
+	char root[PATH_MAX], path[PATH_MAX];
+	if (fd_path(g.root_fd, root, sizeof root) < 0 || fd_path(fd, path, sizeof path) < 0)
+		return -1;
+	size_t n = strcmp(root, "/") == 0 ? 0 : strlen(root);
+	if (strncmp(path, root, n) != 0 || strncmp(path + n, "/proc", 5) != 0)
+		return 0;
+	return path[n + 5] == 0 || path[n + 5] == '/';
 }
 
 /* statvfs flags of the mount fd is on, as the MS_* flags a remount keeps. */

@@ -201,6 +201,15 @@ int op_mount(const struct op *o, struct err *e)
 		close(fd);
 		return mount_failed(o, 0, "the target resolves into procfs", e);
 	}
+	/* The same link, before /proc is procfs: the plan says where the
+	 * destination is written, and only /proc's own mounts go there. */
+	int in_proc = MOUNT_PROCFS(o) == PROCFS_REFUSE ? in_root_proc(fd) : 0;
+	if (in_proc != 0) {
+		int saved = errno;
+		close(fd);
+		return in_proc < 0 ? mount_failed(o, saved, "cannot tell whether the target is in /proc", e)
+				   : mount_failed(o, 0, "the target resolves into /proc", e);
+	}
 	unsigned long flags = (unsigned long)MOUNT_FLAGS(o);
 	int rc;
 	if (flags & MS_BIND) {

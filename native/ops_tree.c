@@ -145,6 +145,16 @@ int op_move_tree(const struct op *o, struct err *e)
 		close(fd);
 		return fail(e, 0, "move bind mount of %s onto %s: the target resolves into procfs", tree_src[t], MOVE_TREE_TARGET(o));
 	}
+	/* Trees never go where /proc's own mounts go (src/plan/bind_trees.ts):
+	 * landing in the rootfs's /proc takes a link. */
+	int in_proc = in_root_proc(fd);
+	if (in_proc != 0) {
+		int saved = errno;
+		close(fd);
+		if (in_proc < 0)
+			return fail(e, saved, "move bind mount of %s onto %s: cannot tell whether the target is in /proc", tree_src[t], MOVE_TREE_TARGET(o));
+		return fail(e, 0, "move bind mount of %s onto %s: the target resolves into /proc", tree_src[t], MOVE_TREE_TARGET(o));
+	}
 	int rc = move_tree_onto(tree_fd[t], fd);
 	int saved = errno;
 	close(fd);

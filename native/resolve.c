@@ -47,12 +47,26 @@ int open_in_root(const char *path, int flags, struct err *e)
 
 static int mkdir_follow(const char *path, int mode, struct err *e, int depth);
 
+/* Whether the plan's path is written at or inside /proc ("/proc", "/proc/..."). */
+static int written_in_proc(const char *path)
+{
+	while (*path == '/')
+		path++;
+	return strncmp(path, "proc", 4) == 0 && (path[4] == 0 || path[4] == '/');
+}
+
+/* Set while a path written outside /proc is made: a link that takes it into
+ * the rootfs's /proc makes nothing there (the mount that follows would be
+ * refused, as runc refuses it before it makes directories). */
+static int outside_proc;
+
 /* mkdir -p inside the root. Returns an O_PATH fd of the directory. A dangling
  * symlink on the way is followed inside the root and its target made, as
  * runc's MkdirAll does: the link may be absolute or hold "..", the result is
  * always under the root. */
 int mkdir_in_root(const char *path, int mode, struct err *e)
 {
+	outside_proc = !written_in_proc(path);
 	return mkdir_follow(path, mode, e, 0);
 }
 
@@ -104,6 +118,10 @@ static int mkdir_follow(const char *path, int mode, struct err *e, int depth)
 		name[nlen] = 0;
 		int next = openat2_root(prefix, O_PATH | O_DIRECTORY);
 		if (next < 0 && errno == ENOENT) {
+			if (outside_proc && in_root_proc(dir) == 1) {
+				close(dir);
+				return fail(e, 0, "mkdir %s: a link takes it into /proc", prefix);
+			}
 			if (mkdirat(dir, name, (mode_t)mode) < 0 && errno != EEXIST) {
 				int saved = errno;
 				close(dir);

@@ -6,6 +6,7 @@
 
 import type { SpecIssue } from "../errors";
 import { checkMountOption } from "./mount_options";
+import { checkProcDestinations } from "./proc_mounts";
 import { CAPABILITIES, NAMESPACE_TYPES, RLIMITS } from "./tables";
 
 export interface ValidateOptions {
@@ -610,6 +611,7 @@ function checkMountRules(out: SpecIssue[], spec: Obj): void {
     });
     checkIdmapMount(out, mnt, { pointer: `/mounts/${i}`, linux: obj(spec.linux) });
   });
+  checkProcDestinations(out, list(spec.mounts).map(obj));
 }
 
 // Idmapped mounts (config.md, and runc's rules): bind mounts only; uid and

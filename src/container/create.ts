@@ -21,6 +21,7 @@ import { LOCK_EX, flock, mkfifo } from "../util/libc";
 import { checkId, containerPaths, type ContainerPaths } from "./paths";
 import { gatherHostFacts } from "./host_facts";
 import { processStartTime, writeState, type ContainerState } from "./state";
+import { checkProcBindSources } from "./proc_bind_source";
 import { checkSupported } from "./supported";
 import { killAndWait } from "./kill_wait";
 import { checkTerminal } from "./terminal";
@@ -72,6 +73,7 @@ function createWith(init: InitChannel, opts: CreateOptions): Created {
   const { spec } = loadSpec(bundle);
   logPhase("config read and validated");
   checkSupported(spec, { consoleSocket: opts.consoleSocket });
+  checkProcBindSources(spec, bundle);
   const consoleSocket = checkTerminal({ terminal: Boolean(spec.process?.terminal), detach: !opts.foreground, consoleSocket: opts.consoleSocket });
   const rootfs = resolveRootfs(spec, bundle);
   const proc = spec.process!;

@@ -26,7 +26,7 @@ import {
   MOUNT_ATTR_RDONLY, MOUNT_ATTR__ATIME, MOUNT_ATTR_NOATIME, MOUNT_ATTR_RELATIME, MOUNT_ATTR_STRICTATIME,
   MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW, MS_RDONLY, MS_NOATIME, MS_RELATIME, MS_STRICTATIME,
   MS_PRIVATE, MS_SHARED, MS_SLAVE, MS_UNBINDABLE,
-  isBindMount, parseMountOptions, type MountOptions,
+  isBindMount, normalizeDestination, parseMountOptions, type MountOptions,
 } from "../config/mount_options";
 
 /** Slots for trees and user namespaces in skiff-init (native/ops_tree.c IDMAP_MAX). */
@@ -48,7 +48,8 @@ export function bindTrees(spec: Spec, opts: { privileged: boolean }): Map<number
   const trees = new Map<number, number>();
   const userns = opts.privileged && (spec.linux?.namespaces ?? []).some((n) => n.type === "user");
   (spec.mounts ?? []).forEach((m, i) => {
-    const procTarget = m.destination === "/proc" || m.destination.startsWith("/proc/");
+    const dest = normalizeDestination(m.destination);
+    const procTarget = dest === "/proc" || dest.startsWith("/proc/");
     if (isIdmapped(m) || (userns && isBindMount(m) && !procTarget)) trees.set(i, trees.size);
   });
   return trees;

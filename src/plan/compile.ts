@@ -8,6 +8,7 @@ import {
   MS_BIND, MS_RDONLY, MS_REC, MS_SLAVE, MS_PRIVATE, MS_SHARED, MS_UNBINDABLE,
   isBindMount, normalizeDestination, parseMountOptions,
 } from "../config/mount_options";
+import { LXCFS_FILES } from "../config/proc_mounts";
 import { devicePlan } from "./devices";
 import { absoluteOverlayOptions } from "./overlay_dirs";
 import { bindTreePlan, bindTrees } from "./bind_trees";
@@ -260,19 +261,13 @@ export const PROCFS_ALLOW = 1;
 export const PROCFS_SOURCE = 2;
 
 /**
- * Files that lxcfs emulates: the only targets inside /proc a bind may cover
- * (runc's checkProcMount keeps the same list).
- */
-const LXCFS_FILES: ReadonlySet<string> = new Set([
-  "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps", "/proc/uptime",
-  "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid", "/proc/sys/crypto/fips_enabled",
-]);
-
-/**
  * A mount whose target resolves into procfs is refused (a symlink in the
  * image, /data -> /proc/self say, would put a volume over skiff-init's own
  * /proc entries), except where the spec's own mounts go: a fresh proc on
  * /proc, a bind of a procfs onto /proc, and the files lxcfs emulates.
+ * Destinations written at or inside /proc are refused before this, by
+ * validation (src/config/proc_mounts.ts): this is for what the rootfs's
+ * links make of the others, and for the source of a bind onto /proc.
  */
 export function procfsRule(target: string, m: { bind: boolean; type?: string }): number {
   if (target === "/proc") return m.bind ? PROCFS_SOURCE : m.type === "proc" ? PROCFS_ALLOW : PROCFS_REFUSE;
