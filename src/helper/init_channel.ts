@@ -10,7 +10,6 @@ import type { Op } from "../plan/ops";
 import { exitOf, socketPair, waitGone } from "../util/libc";
 import { logPhase } from "../util/log";
 import { sealedCopy } from "./sealed_binary";
-import { constants } from "node:os";
 
 export type InitMessage =
   | { kind: "pid"; pid: number }
@@ -184,7 +183,9 @@ export function initError(msg: { index: number; message: string; cause: string }
   return new HelperError(`${opts.prefix ?? ""}${msg.message}${origin ? ` (from ${origin})` : ""}${msg.cause ? `: ${msg.cause}` : ""}`);
 }
 
+// node:os costs about half a millisecond to load: only on this error path.
 function signalName(n: number): string {
+  const { constants } = require("node:os") as typeof import("node:os");
   return Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
 }
 
