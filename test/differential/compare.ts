@@ -8,8 +8,8 @@
 // directories the other one created (mount targets, process.cwd).
 
 import { expect } from "bun:test";
-import { spawn } from "bun";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "bun";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Spec } from "../../src/config/types";
 import { REPO_ROOT, baseConfig, makeRootfs, tempDir } from "../bundle";
@@ -49,6 +49,32 @@ export interface RunResult {
   stderr: string;
   /** The probe's JSON line, or undefined when stdout held none. */
   json: any;
+}
+
+/** What a command line printed, and how it ended (-1: killed by the timeout). */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs argv to its end with stdin from /dev/null and stdout/stderr through
+ * files, not pipes: a container a runtime leaves running inherits them, and
+ * a pipe it held open would keep a synchronous spawn waiting.
+ */
+export function runCli(argv: string[], opts: { cwd?: string; timeoutMs?: number } = {}): CliResult {
+  const io = tempDir("skiff-diff-io-");
+  const out = join(io, "out");
+  const err = join(io, "err");
+  const fds = [openSync("/dev/null", "r"), openSync(out, "w"), openSync(err, "w")] as const;
+  try {
+    const r = spawnSync(argv, { cwd: opts.cwd, stdin: fds[0], stdout: fds[1], stderr: fds[2], timeout: opts.timeoutMs ?? 30_000, killSignal: "SIGKILL" });
+    return { code: r.exitCode ?? -1, stdout: readFileSync(out, "utf8"), stderr: readFileSync(err, "utf8") };
+  } finally {
+    for (const fd of fds) closeSync(fd);
+    rmSync(io, { recursive: true, force: true });
+  }
 }
 
 /** A container that a test started and afterEach must delete. */

@@ -7,23 +7,18 @@
 //
 // Needs root, /usr/sbin/runc and build/skiff (sh scripts/build.sh).
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { spawnSync } from "bun";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Spec } from "../../src/config/types";
 import { buildProbe, cleanupTempDirs, makeBundle, tempDir } from "../bundle";
 import { needRoot, needRunc, needFile, skipWhy } from "../skip";
-import { RUNC, SKIFF, RUNTIMES, type Runtime } from "./compare";
+import { RUNC, SKIFF, RUNTIMES, runCli, type CliResult, type Runtime } from "./compare";
 
 const T = 60_000;
 const skipAll = skipWhy("lifecycle and CLI against runc", needRoot(), needRunc(), needFile(SKIFF, "run sh scripts/build.sh"));
 if (!skipAll) buildProbe();
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Result = CliResult;
 
 const roots: Partial<Record<Runtime, string>> = {};
 const made: { runtime: Runtime; id: string }[] = [];
@@ -33,20 +28,9 @@ function rootOf(rt: Runtime): string {
   return (roots[rt] ??= tempDir(`skiff-lc-${rt}-root-`));
 }
 
-/** `<runtime> [globals] --root ROOT args...`, stdio through files (a detached process may hold a pipe open). */
+/** `<runtime> [globals] --root ROOT args...` */
 function run(rt: Runtime, args: string[], opts: { cwd?: string; globals?: string[]; root?: boolean } = {}): Result {
-  const io = tempDir("skiff-lc-io-");
-  const out = join(io, "out");
-  const err = join(io, "err");
-  const fds = [openSync("/dev/null", "r"), openSync(out, "w"), openSync(err, "w")] as const;
-  try {
-    const argv = [rt === "runc" ? RUNC : SKIFF, ...(opts.globals ?? []), ...(opts.root === false ? [] : ["--root", rootOf(rt)]), ...args];
-    const r = spawnSync(argv, { cwd: opts.cwd, stdin: fds[0], stdout: fds[1], stderr: fds[2], timeout: 30_000, killSignal: "SIGKILL" });
-    return { code: r.exitCode ?? -1, stdout: readFileSync(out, "utf8"), stderr: readFileSync(err, "utf8") };
-  } finally {
-    for (const fd of fds) closeSync(fd);
-    rmSync(io, { recursive: true, force: true });
-  }
+  return runCli([rt === "runc" ? RUNC : SKIFF, ...(opts.globals ?? []), ...(opts.root === false ? [] : ["--root", rootOf(rt)]), ...args], { cwd: opts.cwd });
 }
 
 function newId(rt: Runtime, label: string): string {

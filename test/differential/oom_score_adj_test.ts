@@ -16,23 +16,18 @@
 //
 // Needs root, /usr/sbin/runc and build/skiff (sh scripts/build.sh).
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { spawnSync } from "bun";
-import { chmodSync, chownSync, closeSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Spec } from "../../src/config/types";
 import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
 import { defaultConfig } from "../../src/config/default_config";
 import { needFile, needRoot, needRunc, skipWhy } from "../skip";
-import { RUNC, RUNTIMES, SKIFF, type Runtime } from "./compare";
+import { RUNC, RUNTIMES, SKIFF, runCli, type CliResult, type Runtime } from "./compare";
 
 const T = 60_000;
 const skipAll = skipWhy("oom_score_adj against runc", needRoot(), needRunc(), needFile(SKIFF, "run sh scripts/build.sh"));
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Result = CliResult;
 
 const roots: Partial<Record<Runtime, string>> = {};
 const made: { runtime: Runtime; id: string }[] = [];
@@ -43,30 +38,19 @@ function rootOf(rt: Runtime): string {
 }
 
 /**
- * `<runtime> --root ROOT args...`, stdio through files (a detached container
- * would hold a pipe open); startAdj: the runtime starts with this
+ * `<runtime> --root ROOT args...`; startAdj: the runtime starts with this
  * oom_score_adj (set by a shell that then execs it).
  */
 function run(rt: Runtime, args: string[], opts: { startAdj?: number; root?: string; asUser?: number } = {}): Result {
-  const io = tempDir("skiff-oom-io-");
-  const out = join(io, "out");
-  const err = join(io, "err");
-  const fds = [openSync("/dev/null", "r"), openSync(out, "w"), openSync(err, "w")] as const;
-  try {
-    let argv = [rt === "runc" ? RUNC : SKIFF, "--root", opts.root ?? rootOf(rt), ...args];
-    if (opts.startAdj !== undefined) {
-      argv = ["/bin/sh", "-c", `echo ${opts.startAdj} > /proc/self/oom_score_adj && exec "$@"`, "sh", ...argv];
-    }
-    if (opts.asUser !== undefined) {
-      const u = String(opts.asUser);
-      argv = ["setpriv", "--reuid", u, "--regid", u, "--clear-groups", ...argv];
-    }
-    const r = spawnSync(argv, { stdin: fds[0], stdout: fds[1], stderr: fds[2], timeout: 30_000, killSignal: "SIGKILL" });
-    return { code: r.exitCode ?? -1, stdout: readFileSync(out, "utf8"), stderr: readFileSync(err, "utf8") };
-  } finally {
-    for (const fd of fds) closeSync(fd);
-    rmSync(io, { recursive: true, force: true });
+  let argv = [rt === "runc" ? RUNC : SKIFF, "--root", opts.root ?? rootOf(rt), ...args];
+  if (opts.startAdj !== undefined) {
+    argv = ["/bin/sh", "-c", `echo ${opts.startAdj} > /proc/self/oom_score_adj && exec "$@"`, "sh", ...argv];
   }
+  if (opts.asUser !== undefined) {
+    const u = String(opts.asUser);
+    argv = ["setpriv", "--reuid", u, "--regid", u, "--clear-groups", ...argv];
+  }
+  return runCli(argv);
 }
 
 function newId(rt: Runtime, label: string): string {

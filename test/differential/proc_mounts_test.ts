@@ -18,45 +18,30 @@
 // Needs root, /usr/sbin/runc and build/skiff (sh scripts/build.sh).
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "bun";
-import { closeSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Mount, Spec } from "../../src/config/types";
 import { cleanupTempDirs, makeBundle, tempDir } from "../bundle";
 import { leftovers, uniqueId } from "../integration/skiff";
 import { needFile, needRoot, needRunc, skipWhy } from "../skip";
-import { RUNC, SKIFF, type Runtime } from "./compare";
+import { RUNC, SKIFF, runCli, type CliResult, type Runtime } from "./compare";
 
 const ready = !skipWhy("/proc mounts beside runc", needRoot(), needRunc(), needFile(SKIFF, "build it with: sh scripts/build.sh"));
 afterAll(() => cleanupTempDirs());
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Ran = CliResult;
 
 const roots: Partial<Record<Runtime, string>> = {};
 
 /** `run` under one runtime with a private --root; output to files (a container inherits them). */
 function run(bin: Runtime, bundle: string, id: string): Ran {
   const root = (roots[bin] ??= tempDir(`skiff-procmounts-${bin}-root-`));
-  const io = tempDir("skiff-procmounts-io-");
-  const paths = [join(io, "in"), join(io, "out"), join(io, "err")] as const;
-  writeFileSync(paths[0], "");
-  const fds = [openSync(paths[0], "r"), openSync(paths[1], "w"), openSync(paths[2], "w")];
+  const binary = bin === "skiff" ? SKIFF : RUNC;
   try {
-    const r = spawnSync([bin === "skiff" ? SKIFF : RUNC, "--root", root, "run", "--bundle", bundle, id], {
-      stdin: fds[0],
-      stdout: fds[1],
-      stderr: fds[2],
-      timeout: 60_000,
-      killSignal: "SIGKILL",
-    });
-    return { code: r.exitCode ?? -1, stdout: readFileSync(paths[1], "utf8"), stderr: readFileSync(paths[2], "utf8") };
+    return runCli([binary, "--root", root, "run", "--bundle", bundle, id], { timeoutMs: 60_000 });
   } finally {
-    for (const fd of fds) closeSync(fd);
-    spawnSync([bin === "skiff" ? SKIFF : RUNC, "--root", root, "delete", "-f", id], { stdout: "ignore", stderr: "ignore" });
+    spawnSync([binary, "--root", root, "delete", "-f", id], { stdout: "ignore", stderr: "ignore" });
   }
 }
 
