@@ -82,11 +82,13 @@ export class InitChannel {
   }
 
   /**
-   * For a command that fails before it sends a plan: skiff-init reads end of
-   * file, reports it (to nobody) and exits; wait for that (bounded), so that
-   * the failed command leaves no process behind.
+   * For a command that fails: close the socket and wait (bounded) for
+   * skiff-init to exit, so that the failed command leaves no process behind.
+   * Given no plan, skiff-init leaves without a word; in the middle of one, it
+   * fails at its next read or report.
    */
   abandon(): void {
+    if (this.fd < 0) return; // closed already: abandoned once, or handed over after its plan ran
     this.close();
     this.waitEnd(2000);
   }
